@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Real Kafka (KRaft) and PostgreSQL on 127.0.0.1, without Docker.
+
+Kafka runs from its Maven Central jars on the machine's JDK; PostgreSQL from
+the system's binaries, as a private cluster. Standard library only, so it runs
+before any Python dependency is installed.
+
+    python3 deploy/local/stack.py up        # start both (idempotent)
+    python3 deploy/local/stack.py status    # what runs, where, and its logs
+    python3 deploy/local/stack.py env       # connection settings as shell exports
+    python3 deploy/local/stack.py down      # stop both (data is kept)
+    python3 deploy/local/stack.py reset     # stop and delete all local data
+
+Settings (environment): SHOPTRAIL_LOCAL_DIR (state, default <repo>/.local),
+SHOPTRAIL_KAFKA_PORT (9092), SHOPTRAIL_PG_PORT (5433), SHOPTRAIL_CACHE_DIR
+(jars, default ~/.cache/shoptrail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+PG_USER = "shoptrail"
+PG_PASSWORD = "shoptrail"  # noqa: S105 - local development cluster on loopback only
+PG_DATABASE = "shoptrail"
+
+
+@dataclass(frozen=True)
+class Paths:
+    state: Path
+    cache: Path
+    kafka_port: int
+    pg_port: int
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.state / "kafka"
+
+    @property
+    def kafka_version(self) -> str:
+        text = POM.read_text()
+        return text.split("<kafka.version>")[1].split("</kafka.version>")[0]
+
+    @property
+    def kafka_lib(self) -> Path:
+        pom_hash = hashlib.sha256(POM.read_bytes()).hexdigest()[:10]
+        return self.cache / f"kafka-{self.kafka_version}-{pom_hash}"
+
+    @property
+    def pg_dir(self) -> Path:
+        """The cluster's folder; must be reachable by the user PostgreSQL runs as."""
+        if os.geteuid() != 0 or _reachable_by_postgres(self.state):
+            return self.state / "postgres"
+        digest = hashlib.sha256(str(self.state).encode()).hexdigest()[:12]
+        return Path("/var/tmp") / f"shoptrail-{digest}" / "postgres"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def database_url(self) -> str:
+        return (
+            f"postgresql+asyncpg://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{self.pg_port}/{PG_DATABASE}"
+        )
+
+
+def paths_from_env() -> Paths:
+    return Paths(
+        state=Path(os.environ.get("SHOPTRAIL_LOCAL_DIR", REPO / ".local")).resolve(),
+        cache=Path(
+            os.environ.get("SHOPTRAIL_CACHE_DIR", Path.home() / ".cache" / "shoptrail")
+        ).resolve(),
+        kafka_port=int(os.environ.get("SHOPTRAIL_KAFKA_PORT", "9092")),
+        pg_port=int(os.environ.get("SHOPTRAIL_PG_PORT", "5433")),
+    )
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port(port: int, what: str, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+    raise SystemExit(f"{what} did not open port {port} within {timeout:.0f}s. Log tail:\n{tail}")
+
+
+def pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+# --- Kafka -----------------------------------------------------------------
+
+
+def fetch_kafka_jars(p: Paths) -> None:
+    """Copy the broker and its runtime dependencies from Maven Central into the cache."""
+    if (p.kafka_lib / ".complete").exists():
+        return
+    if not shutil.which("mvn") or not shutil.which("java"):
+        raise SystemExit("Kafka needs a JDK (java) and Maven (mvn): apt-get install maven")
+    say(f"fetching Apache Kafka {p.kafka_version} jars from Maven Central into {p.kafka_lib}")
+    staging = p.kafka_lib.with_suffix(".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    subprocess.run(
+        [
+            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+        ],
+        check=True,
+    )  # fmt: skip
+    (staging / ".complete").touch()
+    shutil.rmtree(p.kafka_lib, ignore_errors=True)
+    staging.rename(p.kafka_lib)
+
+
+def kafka_properties(p: Paths) -> str:
+    port, controller = p.kafka_port, p.kafka_port + 1
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:{controller}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs={p.kafka_dir / "data"}
+# A single node: internal topics cannot be replicated more than once.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=5
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+num.partitions=3
+auto.create.topics.enable=true
+group.initial.rebalance.delay.ms=0
+# Replay rebuilds the activity log from the beginning of every topic: keep it all.
+log.retention.ms=-1
+log.retention.bytes=-1
+"""
+
+
+LOG4J2 = """\
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = OUT
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.state.name = state.change.logger
+logger.state.level = warn
+logger.org.name = org.apache.kafka
+logger.org.level = warn
+"""
+
+
+def kafka_up(p: Paths) -> None:
+    pid_file = p.kafka_dir / "kafka.pid"
+    if pid_alive(pid_file) and port_open(p.kafka_port):
+        say(f"Kafka already running on {p.bootstrap}")
+        return
+    if port_open(p.kafka_port):
+        raise SystemExit(
+            f"port {p.kafka_port} is taken by another process; set SHOPTRAIL_KAFKA_PORT"
+        )
+    fetch_kafka_jars(p)
+    p.kafka_dir.mkdir(parents=True, exist_ok=True)
+    p.logs.mkdir(parents=True, exist_ok=True)
+    config = p.kafka_dir / "server.properties"
+    config.write_text(kafka_properties(p))
+    (p.kafka_dir / "log4j2.properties").write_text(LOG4J2)
+    classpath = f"{p.kafka_lib}/*"
+    log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
+    java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", classpath]
+    if not (p.kafka_dir / "data" / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        say("formatting KRaft storage")
+        subprocess.run(
+            [*java, "kafka.tools.StorageTool", "format", "--standalone",
+             "-t", cluster_id, "-c", str(config)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    log = p.logs / "kafka.log"
+    say(f"starting Kafka {p.kafka_version} on {p.bootstrap} (log: {log})")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [*java, "kafka.Kafka", str(config)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    pid_file.write_text(str(proc.pid))
+    wait_for_port(p.kafka_port, "Kafka", log)
+
+
+# --- PostgreSQL ------------------------------------------------------------
+
+
+def _reachable_by_postgres(folder: Path) -> bool:
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    result = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(probe)], check=False
+    )
+    return result.returncode == 0
+
+
+def pg_bindir() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda d: int(d.parent.name))
+    if candidates:
+        return candidates[-1]
+    if shutil.which("pg_ctl"):
+        return Path(shutil.which("pg_ctl") or "").parent
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing PostgreSQL from Debian's packages")
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True)
+        return pg_bindir()
+    raise SystemExit("PostgreSQL binaries not found: apt-get install postgresql")
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def postgres_up(p: Paths) -> None:
+    data = p.pg_dir / "data"
+    if (data / "postmaster.pid").exists() and port_open(p.pg_port):
+        say(f"PostgreSQL already running on 127.0.0.1:{p.pg_port}")
+        return
+    if port_open(p.pg_port):
+        raise SystemExit(f"port {p.pg_port} is taken by another process; set SHOPTRAIL_PG_PORT")
+    bindir = pg_bindir()
+    p.pg_dir.mkdir(parents=True, exist_ok=True)
+    p.logs.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(p.pg_dir, "postgres", "postgres")
+    fresh = not (data / "PG_VERSION").exists()
+    if fresh:
+        say(f"creating a PostgreSQL cluster in {data}")
+        pwfile = p.pg_dir / "pwfile"
+        pwfile.write_text(PG_PASSWORD + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(pwfile, "postgres", "postgres")
+        subprocess.run(
+            _as_pg_user([str(bindir / "initdb"), "-D", str(data), "-U", PG_USER,
+                         f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
+                         "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        pwfile.unlink()
+    log = p.pg_dir / "postgres.log"
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={p.pg_port} -c unix_socket_directories={p.pg_dir} "
+        "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
+        "-c shared_preload_libraries=pg_stat_statements"
+    )
+    say(f"starting PostgreSQL on 127.0.0.1:{p.pg_port} (log: {log})")
+    subprocess.run(
+        _as_pg_user([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                     "-w", "-t", "60", "start"]),
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    with contextlib.suppress(FileNotFoundError):
+        (p.logs / "postgres.log").unlink()
+    with contextlib.suppress(OSError):
+        (p.logs / "postgres.log").symlink_to(log)
+    if fresh:
+        subprocess.run(
+            _as_pg_user([str(bindir / "createdb"), "-h", str(p.pg_dir), "-p", str(p.pg_port),
+                         "-U", PG_USER, PG_DATABASE]),
+            check=True,
+        )  # fmt: skip
+
+
+def postgres_down(p: Paths) -> None:
+    data = p.pg_dir / "data"
+    if not (data / "postmaster.pid").exists():
+        say("PostgreSQL not running")
+        return
+    subprocess.run(
+        _as_pg_user([str(pg_bindir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    say("PostgreSQL stopped")
+
+
+def kafka_down(p: Paths) -> None:
+    pid_file = p.kafka_dir / "kafka.pid"
+    pid = pid_alive(pid_file)
+    if pid is None:
+        say("Kafka not running")
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and pid_alive(pid_file):
+        time.sleep(0.3)
+    if pid_alive(pid_file):
+        os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    say("Kafka stopped")
+
+
+# --- commands --------------------------------------------------------------
+
+
+def connection_info(p: Paths) -> dict[str, str]:
+    return {
+        "SHOPTRAIL_KAFKA_BOOTSTRAP": p.bootstrap,
+        "SHOPTRAIL_DATABASE_URL": p.database_url,
+    }
+
+
+def status(p: Paths) -> dict[str, object]:
+    return {
+        "kafka": {
+            "running": bool(pid_alive(p.kafka_dir / "kafka.pid")) and port_open(p.kafka_port),
+            "bootstrap": p.bootstrap,
+            "log": str(p.logs / "kafka.log"),
+        },
+        "postgres": {
+            "running": port_open(p.pg_port),
+            "url": p.database_url,
+            "log": str(p.pg_dir / "postgres.log"),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=["up", "down", "status", "env", "reset"])
+    parser.add_argument(
+        "component", nargs="?", choices=["kafka", "postgres"], help="only this one (default: both)"
+    )
+    parser.add_argument("--json", action="store_true", help="print connection info as JSON")
+    args = parser.parse_args(argv)
+    p = paths_from_env()
+    wants = {args.component} if args.component else {"kafka", "postgres"}
+
+    if args.command == "up":
+        if "postgres" in wants:
+            postgres_up(p)
+        if "kafka" in wants:
+            kafka_up(p)
+    elif args.command in ("down", "reset"):
+        if "kafka" in wants:
+            kafka_down(p)
+        if "postgres" in wants:
+            postgres_down(p)
+        if args.command == "reset":
+            shutil.rmtree(p.kafka_dir, ignore_errors=True)
+            shutil.rmtree(p.pg_dir, ignore_errors=True)
+            say("local data deleted")
+        return 0
+    elif args.command == "status":
+        print(json.dumps(status(p), indent=2))
+        return 0
+
+    info = connection_info(p)
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"export {key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

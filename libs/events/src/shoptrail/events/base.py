@@ -1,0 +1,71 @@
+"""What every event type declares: its type string, level, category and voice."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Level(StrEnum):
+    """How much an entry matters. `debug` facts are stored but hidden by default."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def needs_attention(self) -> bool:
+        """Warnings and errors are what the shop owner must look at."""
+        return self in (Level.WARNING, Level.ERROR)
+
+
+class Category(StrEnum):
+    """The feed's category filters."""
+
+    ORDERS = "orders"
+    FULFILMENT = "fulfilment"
+    EMAILS = "emails"
+    SYNCS = "syncs"
+    CARTS = "carts"
+    SYSTEM = "system"
+
+
+class EventData(BaseModel):
+    """The typed payload of one event type.
+
+    Subclasses set `TYPE` (the stable wire name, never a class path), `LEVEL`,
+    `CATEGORY` and `VERSION`, implement `render()` in the shop's voice, and
+    provide an `example()` used by docs, schemas and tests.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TYPE: ClassVar[str]
+    LEVEL: ClassVar[Level]
+    CATEGORY: ClassVar[Category]
+    VERSION: ClassVar[int] = 1
+
+    def render(self) -> str:
+        """The human message shown in the timeline and the feed."""
+        raise NotImplementedError
+
+    def subject(self) -> str | None:
+        """The order this fact is about, if any: the envelope's `subject` and Kafka key."""
+        return None
+
+    @classmethod
+    def example(cls) -> Self:
+        """A realistic instance, in the shop's own words."""
+        raise NotImplementedError
+
+
+class OrderFact(EventData):
+    """A fact about one order: keyed and ordered by the order id."""
+
+    order_id: str
+
+    def subject(self) -> str | None:
+        return self.order_id

@@ -1,0 +1,59 @@
+"""Publishing events to Kafka durably: acks=all, idempotent producer, wait for the ack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka.structs import RecordMetadata
+from faststream.kafka import KafkaBroker
+
+from shoptrail.events.codec import encode, kafka_headers, kafka_key
+from shoptrail.events.envelope import Event
+
+
+def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> KafkaBroker:
+    """A FastStream KafkaBroker whose producer is durable by default.
+
+    `acks="all"` waits for every in-sync replica; the idempotent producer stops
+    a retried send from writing a message twice or out of order.
+    """
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        **options,
+    )
+
+
+class EventPublisher:
+    """Publishes events to one topic; returns only after Kafka acknowledged them."""
+
+    def __init__(self, broker: KafkaBroker, topic: str) -> None:
+        self._broker = broker
+        self.topic = topic
+
+    async def publish(self, event: Event[Any]) -> RecordMetadata:
+        """Publish one event and wait for the broker's acknowledgement."""
+        return await self._broker.publish(
+            encode(event),
+            self.topic,
+            key=kafka_key(event),
+            headers=kafka_headers(event),
+        )
+
+    async def publish_all(self, events: Sequence[Event[Any]]) -> list[RecordMetadata]:
+        """Publish many events pipelined, then wait until every one is acknowledged."""
+        pending = [
+            await self._broker.publish(
+                encode(event),
+                self.topic,
+                key=kafka_key(event),
+                headers=kafka_headers(event),
+                no_confirm=True,
+            )
+            for event in events
+        ]
+        return list(await asyncio.gather(*pending))

@@ -1,0 +1,15 @@
+"""The admin-ui app assembles from its settings and answers its health check."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from shoptrail.admin_ui.bootstrap import create_app
+from shoptrail.admin_ui.config import Settings
+
+
+def test_health_names_the_service() -> None:
+    client = TestClient(create_app(Settings(environment="test")))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "admin-ui"}

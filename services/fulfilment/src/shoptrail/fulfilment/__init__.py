@@ -1,0 +1,5 @@
+"""Shoptrail fulfilment.
+
+Submits orders to the provider with retries, tracks their status, syncs
+products.
+"""

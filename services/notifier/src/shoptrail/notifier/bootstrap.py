@@ -1,0 +1,25 @@
+"""The one place the notifier application is assembled."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import shoptrail.notifier
+from shoptrail.notifier.config import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the notifier app from its settings; nothing is created at import time."""
+    app = FastAPI(
+        title="Shoptrail notifier",
+        description=shoptrail.notifier.__doc__ or "",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+
+    @app.get("/healthz", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process is up and serving."""
+        return {"status": "ok", "service": "notifier"}
+
+    return app

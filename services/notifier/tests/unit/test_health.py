@@ -1,0 +1,15 @@
+"""The notifier app assembles from its settings and answers its health check."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from shoptrail.notifier.bootstrap import create_app
+from shoptrail.notifier.config import Settings
+
+
+def test_health_names_the_service() -> None:
+    client = TestClient(create_app(Settings(environment="test")))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "notifier"}
