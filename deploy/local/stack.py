@@ -292,8 +292,7 @@ def postgres_up(p: Paths) -> None:
     log = p.pg_dir / "postgres.log"
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={p.pg_port} -c unix_socket_directories={p.pg_dir} "
-        "-c max_connections=300 -c shared_buffers=256MB -c fsync=on "
-        "-c shared_preload_libraries=pg_stat_statements"
+        "-c max_connections=300 -c shared_buffers=256MB"
     )
     say(f"starting PostgreSQL on 127.0.0.1:{p.pg_port} (log: {log})")
     subprocess.run(

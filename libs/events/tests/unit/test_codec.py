@@ -34,7 +34,10 @@ def _type_id(cls: type[EventData]) -> str:
     return cls.TYPE
 
 
-@pytest.mark.parametrize("cls", sorted(REGISTRY, key=_type_id), ids=_type_id)
+ALL_TYPES = sorted(REGISTRY.types(), key=_type_id)
+
+
+@pytest.mark.parametrize("cls", ALL_TYPES, ids=_type_id)
 def test_every_type_round_trips_identically(cls: type[EventData]) -> None:
     event = new_event(cls.example(), source="/services/test", time=OCCURRED)
     parsed = decode(encode(event))

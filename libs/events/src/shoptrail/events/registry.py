@@ -55,6 +55,10 @@ class Registry:
             version += 1
         return data
 
+    def types(self) -> list[type[EventData]]:
+        """Every registered type."""
+        return list(self._types.values())
+
     def __iter__(self) -> Iterator[type[EventData]]:
         return iter(self._types.values())
 

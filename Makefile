@@ -1,0 +1,40 @@
+# The few verbs a newcomer needs. Everything runs through uv from the one lock file.
+.PHONY: dev test lint format bench schemas infra-up infra-down infra-status sync
+
+# `uv` from PATH, else the module pip installs (a fresh machine may have no uv at all).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+sync:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --locked --all-packages
+
+## make dev: Kafka, PostgreSQL and every service on this machine (Ctrl-C stops all)
+dev: sync
+	$(UV) run python deploy/local/dev.py
+
+## make test: the whole test suite against real Kafka and PostgreSQL (started on demand)
+test: sync
+	$(UV) run pytest
+
+lint: sync
+	$(UV) run ruff format --check .
+	$(UV) run ruff check .
+	$(UV) run mypy
+	$(UV) run python -m shoptrail.events schemas --check
+
+format: sync
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: sync
+	$(UV) run python bench/run.py
+
+schemas: sync
+	$(UV) run python -m shoptrail.events schemas
+
+infra-up:
+	python3 deploy/local/stack.py up
+infra-down:
+	python3 deploy/local/stack.py down
+infra-status:
+	python3 deploy/local/stack.py status
