@@ -80,15 +80,9 @@ def subscribe_events(
     since the last commit are delivered again.
     """
 
-    @broker.subscriber(
-        *topics,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        **options,
-    )
     async def on_message(message: KafkaMessage) -> None:
         record = message.raw_message
+        assert not isinstance(record, tuple), "subscribe_events is for one message at a time"
         try:
             event = decode(record.value or b"")
         except MalformedEventError as exc:
@@ -96,3 +90,11 @@ def subscribe_events(
             return
         if types is None or event.type in types:
             await handler(event)
+
+    broker.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        **options,
+    )(on_message)
