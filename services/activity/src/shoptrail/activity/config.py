@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic_settings import SettingsConfigDict
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from shoptrail.kit.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     """Configuration of the activity service."""
 
     model_config = SettingsConfigDict(env_prefix="ACTIVITY_", frozen=True)
 
-    environment: Literal["dev", "test", "prod"] = "dev"
-    kafka_bootstrap: str = "127.0.0.1:9092"
     host: str = "127.0.0.1"
     port: int = 8002

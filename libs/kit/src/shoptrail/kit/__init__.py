@@ -1,0 +1,1 @@
+"""Service plumbing every Shoptrail service shares (never business logic)."""
