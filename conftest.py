@@ -18,7 +18,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Protocol
 
 import asyncpg
 import pytest
@@ -26,28 +25,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
+from shoptrail.testing import NewTopicFactory, TopicReader, TopicSize
+
 REPO = Path(__file__).resolve().parent
 LAUNCHER = REPO / "deploy" / "local" / "stack.py"
-
-
-class NewTopicFactory(Protocol):
-    """`await new_topic()` returns the name of a fresh topic."""
-
-    async def __call__(self, prefix: str = "test", partitions: int = 3) -> str: ...
-
-
-class TopicSize(Protocol):
-    """`await topic_size(topic)` is how many records the topic holds (sum of end offsets)."""
-
-    async def __call__(self, topic: str) -> int: ...
-
-
-class TopicReader(Protocol):
-    """`await read_topic(topic, count)` returns that many records from the topic's start."""
-
-    async def __call__(
-        self, topic: str, count: int, timeout: float = 30.0
-    ) -> list[ConsumerRecord]: ...
 
 
 def _docker_engine_answers() -> bool:

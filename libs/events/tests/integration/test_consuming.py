@@ -7,12 +7,12 @@ import uuid
 
 import pytest
 
-from conftest import NewTopicFactory, TopicReader
 from shoptrail.events import Event, EventData, decode, encode, new_event
 from shoptrail.events.consuming import DLQ_ERROR, DLQ_OFFSET, DLQ_TOPIC, subscribe_events
 from shoptrail.events.fulfilment import OrderDelivered, OrderShipped
 from shoptrail.events.publisher import create_broker
 from shoptrail.events.topics import dead_letter_topic
+from shoptrail.testing import NewTopicFactory, TopicReader
 
 pytestmark = pytest.mark.kafka
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import NewTopicFactory, TopicReader
 from shoptrail.events import REGISTRY, MalformedEventError, decode, new_event
 from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.testing import NewTopicFactory, TopicReader
 
 pytestmark = pytest.mark.kafka
 

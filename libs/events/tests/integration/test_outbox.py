@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, Text, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from conftest import NewTopicFactory, TopicReader, TopicSize
 from shoptrail.events import Event, decode, new_event
 from shoptrail.events.fulfilment import OrderSubmissionFailed
 from shoptrail.events.outbox import OutboxRelay, add_to_outbox, outbox_table
 from shoptrail.events.publisher import create_broker
+from shoptrail.testing import NewTopicFactory, TopicReader, TopicSize
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

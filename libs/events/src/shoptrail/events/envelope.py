@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shoptrail.events.base import Category, EventData, Level
 from shoptrail.events.ids import uuid7
 
-D = TypeVar("D", bound=EventData)
+D = TypeVar("D", bound=EventData, covariant=True)  # an Event[OrderShipped] is an Event[EventData]
+NewData = TypeVar("NewData", bound=EventData)
 
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
@@ -63,7 +64,7 @@ class Event(BaseModel, Generic[D]):
 
 
 def new_event(
-    data: D,
+    data: NewData,
     *,
     source: str,
     time: datetime | None = None,
@@ -71,7 +72,7 @@ def new_event(
     caused_by: Event[Any] | None = None,
     correlationid: str | None = None,
     traceparent: str | None = None,
-) -> Event[D]:
+) -> Event[NewData]:
     """Wrap `data` in an envelope.
 
     `time` defaults to now; pass the source's own timestamp when there is one.
@@ -82,7 +83,7 @@ def new_event(
     if caused_by is not None:
         correlationid = correlationid or caused_by.correlationid or str(caused_by.id)
         traceparent = traceparent or caused_by.traceparent
-    model = cast(type[Event[D]], Event[type(data)])  # type: ignore[misc]
+    model = cast(type[Event[NewData]], Event[type(data)])  # type: ignore[misc]
     return model(
         id=id or uuid7(),
         type=data.TYPE,

@@ -2,24 +2,97 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
+from shoptrail.activity.adapters.kafka import subscribe_log_consumer
+from shoptrail.activity.adapters.migrate import migrate
+from shoptrail.activity.adapters.queries import LogQueries
+from shoptrail.activity.adapters.resolutions import Resolutions
+from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
+from shoptrail.activity.entrypoints.api import router
+from shoptrail.activity.entrypoints.scheduler import prune_nightly
+from shoptrail.activity.metrics import Metrics
+from shoptrail.events.publisher import create_broker
+from shoptrail.kit.auth import service_token_guard
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the activity app from its settings; nothing is created at import time."""
+    engine = create_async_engine(settings.database_url, pool_size=10, max_overflow=10)
+    metrics = Metrics()
+    broker = create_broker(
+        settings.kafka_bootstrap,
+        client_id="shoptrail-activity",
+        metadata_max_age_ms=settings.metadata_max_age_ms,
+    )
+    if settings.consume:
+        subscribe_log_consumer(broker, settings, store=PostgresLogStore(engine), metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await migrate(settings.database_url)
+        if settings.consume:
+            await broker.start()
+        pruner = asyncio.create_task(
+            prune_nightly(
+                engine, hour_utc=settings.prune_hour_utc, retention_days=settings.retention_days
+            )
+        )
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            await broker.stop()
+            await engine.dispose()
+
     app = FastAPI(
         title="Shoptrail activity",
         description=shoptrail.activity.__doc__ or "",
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.queries = LogQueries(engine)
+    app.state.resolutions = Resolutions(engine)
+    app.include_router(router, dependencies=[Depends(service_token_guard(settings.service_token))])
 
     @app.get("/healthz", tags=["operations"])
     async def health() -> dict[str, str]:
         """Liveness: the process is up and serving."""
         return {"status": "ok", "service": "activity"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def ready(response: Response) -> dict[str, object]:
+        """Readiness: the database answers and, if this replica consumes, Kafka is connected."""
+        checks: dict[str, bool] = {}
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        if settings.consume:
+            checks["kafka"] = bool(broker.running)
+        ok = all(checks.values())
+        response.status_code = 200 if ok else 503
+        return {"status": "ok" if ok else "unavailable", "checks": checks}
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,0 +1,176 @@
+"""Reading the log: feed pages, counts, one order's timeline, the order read model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shoptrail.activity.adapters.tables import activity_counts, activity_log, orders
+from shoptrail.activity.domain.feed import (
+    ATTENTION_LEVELS,
+    PAGE_SIZE,
+    Cursor,
+    Direction,
+    FeedFilter,
+    FeedPage,
+    Tab,
+)
+
+t = activity_log
+SEARCH_COUNT_CAP = 10_000
+
+# Literal SQL, not bound parameters: the planner can only use a partial index
+# when the query states its predicate itself.
+NOT_DEBUG: ColumnElement[bool] = literal_column("activity_log.level <> 'debug'", Boolean)
+NEEDS_ATTENTION: ColumnElement[bool] = literal_column(
+    "activity_log.level IN ('warning', 'error') AND activity_log.resolved_at IS NULL", Boolean
+)
+
+
+def escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_clause(f: FeedFilter) -> ColumnElement[bool]:
+    """The WHERE clause for a feed filter (shared by pages, counts and bulk resolve)."""
+    clauses: list[ColumnElement[bool]] = []
+    if f.tab is Tab.ATTENTION:
+        clauses.append(NEEDS_ATTENTION)
+    elif f.hides_debug:
+        clauses.append(NOT_DEBUG)
+    if f.categories:
+        clauses.append(t.c.category.in_(f.categories))
+    if f.levels:
+        clauses.append(t.c.level.in_(f.levels))
+    if f.order_id:
+        clauses.append(t.c.order_id == f.order_id)
+    if f.search:
+        clauses.append(t.c.message.ilike(f"%{escape_like(f.search)}%", escape="\\"))
+    return and_(true(), *clauses)
+
+
+def entry_dict(row: Any) -> dict[str, Any]:
+    entry = dict(row._mapping)
+    entry["needs_attention"] = entry["level"] in ATTENTION_LEVELS and not entry["resolved_at"]
+    return entry
+
+
+@dataclass
+class LogQueries:
+    """Read-only queries; every one is served by an index (see the migration)."""
+
+    engine: AsyncEngine
+
+    async def feed(
+        self,
+        f: FeedFilter,
+        *,
+        cursor: Cursor | None = None,
+        direction: Direction = "older",
+        limit: int = PAGE_SIZE,
+    ) -> FeedPage:
+        """One page of the feed, newest first, from `cursor` in `direction`."""
+        stmt: Select[Any] = select(t).where(filter_clause(f))
+        key = tuple_(t.c.occurred_at, t.c.id)
+        if direction == "older":
+            if cursor:
+                stmt = stmt.where(key < tuple_(literal(cursor.occurred_at), literal(cursor.id)))
+            stmt = stmt.order_by(t.c.occurred_at.desc(), t.c.id.desc())
+        else:
+            if cursor:
+                stmt = stmt.where(key > tuple_(literal(cursor.occurred_at), literal(cursor.id)))
+            stmt = stmt.order_by(t.c.occurred_at.asc(), t.c.id.asc())
+        async with self.engine.connect() as conn:
+            rows = list((await conn.execute(stmt.limit(limit + 1))).all())
+            total, capped = await self._total(conn, f)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if direction == "newer":
+            rows.reverse()
+        entries = [entry_dict(r) for r in rows]
+        first = Cursor(rows[0].occurred_at, rows[0].id) if rows else None
+        last = Cursor(rows[-1].occurred_at, rows[-1].id) if rows else None
+        if direction == "older":
+            older = last if more else None
+            newer = first if cursor is not None else None
+        else:
+            newer = first if more else None
+            older = last
+        return FeedPage(entries, older, newer, total, capped, f)
+
+    async def _total(self, conn: Any, f: FeedFilter) -> tuple[int, bool]:
+        if f.search or f.order_id:
+            inner = select(literal(1)).select_from(t).where(filter_clause(f))
+            capped = inner.limit(SEARCH_COUNT_CAP + 1).subquery()
+            n = int(await conn.scalar(select(func.count()).select_from(capped)) or 0)
+            return min(n, SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP
+        return await self._counted(conn, f), False
+
+    async def _counted(self, conn: Any, f: FeedFilter) -> int:
+        c = activity_counts
+        stmt = select(func.coalesce(func.sum(c.c.n), 0))
+        if f.tab is Tab.ATTENTION:
+            stmt = stmt.where(c.c.level.in_(ATTENTION_LEVELS), c.c.open.is_(True))
+        elif f.hides_debug:
+            stmt = stmt.where(c.c.level != "debug")
+        if f.categories:
+            stmt = stmt.where(c.c.category.in_(f.categories))
+        if f.levels:
+            stmt = stmt.where(c.c.level.in_(f.levels))
+        return int(await conn.scalar(stmt) or 0)
+
+    async def attention_count(self) -> int:
+        """How many warnings and errors are unresolved (the badge)."""
+        async with self.engine.connect() as conn:
+            return await self._counted(conn, FeedFilter(tab=Tab.ATTENTION))
+
+    async def entry(self, entry_id: int) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t).where(t.c.id == entry_id))).first()
+        return entry_dict(row) if row else None
+
+    async def timeline(self, order_id: str, *, include_debug: bool = False) -> list[dict[str, Any]]:
+        """One order's whole story, oldest first."""
+        stmt = select(t).where(t.c.order_id == order_id)
+        if not include_debug:
+            stmt = stmt.where(NOT_DEBUG)
+        stmt = stmt.order_by(t.c.occurred_at, t.c.id)
+        async with self.engine.connect() as conn:
+            return [entry_dict(r) for r in (await conn.execute(stmt)).all()]
+
+    async def orders(
+        self, *, search: str | None = None, status: str | None = None, limit: int = PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Newest orders first, optionally by status or by number/email prefix."""
+        o = orders
+        stmt = select(o).order_by(o.c.created_at.desc().nulls_last(), o.c.order_id.desc())
+        if status:
+            stmt = stmt.where(o.c.status == status)
+        if search:
+            like = f"{escape_like(search)}%"
+            stmt = stmt.where(
+                o.c.order_number.ilike(like, escape="\\")
+                | o.c.customer_email.ilike(like, escape="\\")
+                | (o.c.order_id == search)
+            )
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in (await conn.execute(stmt.limit(limit))).all()]
+
+    async def order(self, order_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
+        return dict(row._mapping) if row else None

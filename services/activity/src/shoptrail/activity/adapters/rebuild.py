@@ -1,0 +1,94 @@
+"""Replay's tables: build fresh copies beside the live ones, then swap them in atomically."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shoptrail.activity.adapters.store import LogTables
+
+LIVE = LogTables()
+REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild")
+PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous")
+PAIRS = ((LIVE.log, REBUILD.log, PREVIOUS.log), (LIVE.orders, REBUILD.orders, PREVIOUS.orders))
+
+
+async def prepare(conn: AsyncConnection) -> None:
+    """Empty rebuild tables with the live tables' columns, defaults and indexes."""
+    for live, rebuild, _ in PAIRS:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {rebuild}"))
+        await conn.execute(text(f"CREATE TABLE {rebuild} (LIKE {live} INCLUDING ALL)"))
+
+
+async def lock_live(conn: AsyncConnection) -> None:
+    """Hold writers (consumer, resolves) until the swap commits; readers carry on."""
+    await conn.execute(text(f"LOCK TABLE {LIVE.log}, {LIVE.orders} IN EXCLUSIVE MODE"))
+
+
+async def carry_over_resolutions(conn: AsyncConnection) -> int:
+    """Keep what people decided: manual resolutions are not in the topics, only in the log."""
+    result = await conn.execute(
+        text(
+            f"""
+            UPDATE {REBUILD.log} r
+            SET resolved_at = o.resolved_at, resolution = o.resolution,
+                resolution_note = o.resolution_note
+            FROM {LIVE.log} o
+            WHERE o.event_id = r.event_id AND o.resolution IN ('resolved', 'dismissed')
+              AND r.resolved_at IS NULL
+            """
+        )
+    )
+    return result.rowcount
+
+
+async def swap(conn: AsyncConnection) -> None:
+    """Rebuild tables become live (indexes renamed to the migration's names); live → previous."""
+    await conn.execute(text(f"DROP TABLE IF EXISTS {PREVIOUS.log}, {PREVIOUS.orders}"))
+    for trigger in ("activity_counts_ins", "activity_counts_upd", "activity_counts_del"):
+        await conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {LIVE.log}"))
+    for live, rebuild, previous in PAIRS:
+        names = await _matching_indexes(conn, live, rebuild)
+        for live_index, _ in names:
+            await conn.execute(
+                text(f"ALTER INDEX {live_index} RENAME TO {_previous_name(live_index)}")
+            )
+        await conn.execute(text(f"ALTER TABLE {live} RENAME TO {previous}"))
+        await conn.execute(text(f"ALTER TABLE {rebuild} RENAME TO {live}"))
+        for live_index, rebuild_index in names:
+            await conn.execute(text(f"ALTER INDEX {rebuild_index} RENAME TO {live_index}"))
+    await conn.execute(text("DELETE FROM activity_counts"))
+    await conn.execute(
+        text(
+            f"""
+            INSERT INTO activity_counts (category, level, open, n)
+            SELECT category, level, resolved_at IS NULL, count(*) FROM {LIVE.log} GROUP BY 1, 2, 3
+            """
+        )
+    )
+    await conn.execute(text(f"SELECT activity_counts_attach('{LIVE.log}')"))
+
+
+def _previous_name(name: str) -> str:
+    return (name[:50] + "_previous")[:63]
+
+
+async def _matching_indexes(
+    conn: AsyncConnection, live: str, rebuild: str
+) -> list[tuple[str, str]]:
+    """Pair each live index with the rebuild table's index of the same definition."""
+
+    async def definitions(table: str) -> dict[str, str]:
+        rows = await conn.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t"), {"t": table}
+        )
+        out = {}
+        for name, definition in rows.all():
+            body = definition.split(" ON ", 1)[1]
+            out[re.sub(rf"\b{re.escape(table)}\b", "T", body)] = name
+        return out
+
+    live_defs, rebuild_defs = await definitions(live), await definitions(rebuild)
+    return [(name, rebuild_defs[body]) for body, name in live_defs.items() if body in rebuild_defs]

@@ -1,0 +1,174 @@
+"""Writing batches into the log: one set-based, idempotent statement per batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shoptrail.activity.domain.entries import LogEntry
+from shoptrail.activity.domain.orders import order_change
+from shoptrail.activity.domain.rules import RULES, Supersedes, resolution_note
+from shoptrail.activity.service_layer.ports import LogStore, WriteResult
+
+
+@dataclass(frozen=True)
+class LogTables:
+    """Which tables to write: the live ones, or a replay's rebuild tables."""
+
+    log: str = "activity_log"
+    orders: str = "orders"
+
+
+INSERT_ENTRIES = """
+INSERT INTO {log} (event_id, event_type, source, category, level, order_id, message,
+                   payload, correlation_id, occurred_at)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::jsonb[], $9::text[], $10::timestamptz[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id, event_id
+"""
+
+UPSERT_ORDER = """
+INSERT INTO {orders} AS o (order_id, status, status_at, order_number, customer_email,
+    total_amount, currency, line_items, shipping_address, provider, provider_order_id,
+    carrier, tracking_number, tracking_url, refunded_amount, created_at, updated_at)
+VALUES ($1, coalesce($2::text, 'pending'),
+    CASE WHEN $2::text IS NULL THEN '-infinity'::timestamptz ELSE $3::timestamptz END,
+    $4, $5, $6, $7, coalesce($8::jsonb, '[]'), $9::jsonb, $10, $11, $12, $13, $14, $15, $16,
+    now())
+ON CONFLICT (order_id) DO UPDATE SET
+    status = CASE WHEN $2 IS NOT NULL AND $3 >= o.status_at THEN $2 ELSE o.status END,
+    status_at = CASE WHEN $2 IS NOT NULL THEN greatest(o.status_at, $3) ELSE o.status_at END,
+    order_number = coalesce(EXCLUDED.order_number, o.order_number),
+    customer_email = coalesce(EXCLUDED.customer_email, o.customer_email),
+    total_amount = coalesce(EXCLUDED.total_amount, o.total_amount),
+    currency = coalesce(EXCLUDED.currency, o.currency),
+    line_items = CASE WHEN $8 IS NULL THEN o.line_items ELSE EXCLUDED.line_items END,
+    shipping_address = coalesce(EXCLUDED.shipping_address, o.shipping_address),
+    provider = coalesce(EXCLUDED.provider, o.provider),
+    provider_order_id = coalesce(EXCLUDED.provider_order_id, o.provider_order_id),
+    carrier = coalesce(EXCLUDED.carrier, o.carrier),
+    tracking_number = coalesce(EXCLUDED.tracking_number, o.tracking_number),
+    tracking_url = coalesce(EXCLUDED.tracking_url, o.tracking_url),
+    refunded_amount = o.refunded_amount + EXCLUDED.refunded_amount,
+    created_at = coalesce(EXCLUDED.created_at, o.created_at),
+    updated_at = now()
+"""
+
+
+def _key_sql(rule: Supersedes, alias: str) -> tuple[str, str]:
+    """SQL for a rule's key, and a predicate that lets the planner use an index."""
+    if rule.key == "order_id":
+        return f"{alias}.order_id", ""
+    return f"{alias}.payload->>'{rule.key}'", f"AND {alias}.category = '{rule.category}'"
+
+
+def auto_resolve_sql(rule: Supersedes, log: str) -> str:
+    """Resolve open errors superseded by a success with the same key that happened later."""
+    s_key, s_narrow = _key_sql(rule, "s")
+    f_key, f_narrow = _key_sql(rule, "f")
+    return f"""
+WITH success AS (
+    SELECT {s_key} AS k, max(s.occurred_at) AS at,
+           (array_agg(s.message ORDER BY s.occurred_at DESC))[1] AS message
+    FROM {log} s
+    WHERE s.event_type = $1 AND {s_key} = ANY($2::text[]) {s_narrow}
+    GROUP BY 1
+)
+UPDATE {log} f
+SET resolved_at = now(), resolution = 'auto', resolution_note = $4 || success.message
+FROM success
+WHERE f.event_type = ANY($3::text[]) AND f.resolved_at IS NULL {f_narrow}
+  AND {f_key} = success.k AND f.occurred_at <= success.at
+RETURNING f.id
+"""
+
+
+async def write_entries(
+    conn: AsyncConnection, entries: Sequence[LogEntry], tables: LogTables
+) -> WriteResult:
+    """Insert a batch (duplicates skipped), project orders, auto-resolve; caller commits."""
+    if not entries:
+        return WriteResult()
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    rows = await raw.fetch(
+        INSERT_ENTRIES.format(log=tables.log),
+        [e.event_id for e in entries],
+        [e.event_type for e in entries],
+        [e.source for e in entries],
+        [e.category for e in entries],
+        [e.level for e in entries],
+        [e.order_id for e in entries],
+        [e.message for e in entries],
+        [e.payload_json() for e in entries],
+        [e.correlation_id for e in entries],
+        [e.occurred_at for e in entries],
+    )
+    ids = {row["event_id"]: row["id"] for row in rows}
+    new = [e for e in entries if e.event_id in ids]
+    # The same event twice in one batch is inserted once: count it as a duplicate too.
+    new = list({e.event_id: e for e in new}.values())
+
+    changes = [c for c in (order_change(e) for e in new) if c is not None]
+    if changes:
+        await raw.executemany(
+            UPSERT_ORDER.format(orders=tables.orders), [_args(c) for c in changes]
+        )
+
+    resolved: list[int] = []
+    for rule in RULES:
+        keys = rule.touched_keys(new)
+        if keys:
+            rows = await raw.fetch(
+                auto_resolve_sql(rule, tables.log),
+                rule.success,
+                keys,
+                list(rule.errors),
+                resolution_note(""),
+            )
+            resolved.extend(row["id"] for row in rows)
+    return WriteResult(
+        inserted_ids=[ids[e.event_id] for e in new],
+        duplicates=len(entries) - len(new),
+        resolved_ids=resolved,
+    )
+
+
+def _args(change: Any) -> tuple[Any, ...]:
+    d = change.details
+    items = d.get("line_items")
+    address = d.get("shipping_address")
+    return (
+        change.order_id,
+        change.status,
+        change.at,
+        d.get("order_number"),
+        d.get("customer_email"),
+        d.get("total_amount"),
+        d.get("currency"),
+        json.dumps(items) if items is not None else None,
+        json.dumps(address) if address is not None else None,
+        d.get("provider"),
+        d.get("provider_order_id"),
+        d.get("carrier"),
+        d.get("tracking_number"),
+        d.get("tracking_url"),
+        change.refunded,
+        d.get("created_at"),
+    )
+
+
+@dataclass
+class PostgresLogStore(LogStore):
+    """The log in PostgreSQL: each batch is one transaction."""
+
+    engine: AsyncEngine
+    tables: LogTables = field(default_factory=LogTables)
+
+    async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
+        async with self.engine.begin() as conn:
+            return await write_entries(conn, entries, self.tables)

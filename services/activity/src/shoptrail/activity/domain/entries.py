@@ -1,0 +1,80 @@
+"""A log entry: one event (or one unreadable message) as the activity log stores it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from shoptrail.events import Event, EventData, uuid7_for
+from shoptrail.events.system import EventDeadLettered
+from shoptrail.events.topics import dead_letter_topic
+
+SOURCE = "/services/activity"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """What the log stores for one event; `event_id` makes every write idempotent."""
+
+    event_id: UUID
+    event_type: str
+    source: str
+    category: str
+    level: str
+    order_id: str | None
+    message: str
+    payload: dict[str, Any]
+    correlation_id: str | None
+    occurred_at: datetime
+
+    def payload_json(self) -> str:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_from_event(event: Event[EventData]) -> LogEntry:
+    """Snapshot an event: its level, category and message are fixed when it is logged."""
+    return LogEntry(
+        event_id=event.id,
+        event_type=event.type,
+        source=event.source,
+        category=event.category.value,
+        level=event.level.value,
+        order_id=event.subject,
+        message=event.message,
+        payload=event.data.model_dump(mode="json"),
+        correlation_id=event.correlationid,
+        occurred_at=event.time,
+    )
+
+
+def dead_letter_entry(
+    *, topic: str, partition: int, offset: int, error: str, timestamp_ms: int
+) -> LogEntry:
+    """The error entry for an unreadable message.
+
+    Its id is derived from the message's coordinates, so redelivery and replay
+    record the same unreadable message once.
+    """
+    occurred = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    data = EventDeadLettered(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        error=error[:500],
+        dead_letter_topic=dead_letter_topic(topic),
+    )
+    return LogEntry(
+        event_id=uuid7_for(f"dead-letter:{topic}:{partition}:{offset}", occurred),
+        event_type=data.TYPE,
+        source=SOURCE,
+        category=data.CATEGORY.value,
+        level=data.LEVEL.value,
+        order_id=None,
+        message=data.render(),
+        payload=data.model_dump(mode="json"),
+        correlation_id=None,
+        occurred_at=occurred,
+    )

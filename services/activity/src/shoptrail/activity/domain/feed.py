@@ -1,0 +1,77 @@
+"""What the feed is asked for, and its opaque keyset cursors."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+
+class Tab(StrEnum):
+    ALL = "all"
+    ATTENTION = "attention"
+
+
+ATTENTION_LEVELS = ("warning", "error")
+PAGE_SIZE = 50
+
+
+class InvalidCursorError(ValueError):
+    """A cursor that this service did not issue."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the feed: (occurred_at, id) of an entry. Stable while entries arrive."""
+
+    occurred_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.occurred_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            when, _, ident = raw.partition("|")
+            occurred = datetime.fromisoformat(when)
+            if occurred.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(occurred, int(ident))
+        except ValueError as exc:
+            raise InvalidCursorError(f"invalid cursor {token!r}") from exc
+
+
+@dataclass(frozen=True)
+class FeedFilter:
+    """Which entries: the tab, category and level filters, search, and debug visibility."""
+
+    tab: Tab = Tab.ALL
+    categories: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    search: str | None = None
+    include_debug: bool = False
+    order_id: str | None = None
+
+    @property
+    def hides_debug(self) -> bool:
+        return not self.include_debug and "debug" not in self.levels
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page, newest first, with cursors to the older and newer neighbours."""
+
+    entries: list[dict[str, object]]
+    older: Cursor | None
+    newer: Cursor | None
+    total: int
+    total_capped: bool = False
+    filters: FeedFilter = field(default_factory=FeedFilter)
+
+
+Direction = Literal["older", "newer"]

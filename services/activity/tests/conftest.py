@@ -1,0 +1,160 @@
+"""Activity test fixtures: a private topic namespace, a migrated database, the running app."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from shoptrail.activity.adapters.migrate import migrate
+from shoptrail.activity.bootstrap import create_app
+from shoptrail.activity.config import Settings
+from shoptrail.events import Event, EventData, topic_for, topics
+from shoptrail.events.publisher import EventPublisher, create_broker
+
+TOKEN = "test-service-token"
+
+
+@dataclass
+class Namespace:
+    """Topics `<ns>.ingest`, `<ns>.fulfilment`, … standing in for `shoptrail.*`."""
+
+    name: str
+    bootstrap: str
+
+    @property
+    def pattern(self) -> str:
+        return rf"^{self.name}\.[a-z]+$"
+
+    def topic(self, canonical: str) -> str:
+        return canonical.replace("shoptrail.", f"{self.name}.", 1)
+
+    def topic_of(self, event: Event[EventData]) -> str:
+        producer = topics.FULFILMENT if event.type == "job.exhausted" else None
+        return self.topic(topic_for(type(event.data), producer_topic=producer))
+
+    async def publish(self, events: Sequence[Event[EventData]]) -> None:
+        """Publish each event to its producer's topic and wait for Kafka's acks."""
+        async with create_broker(self.bootstrap, client_id="test-producer") as broker:
+            by_topic: dict[str, list[Event[EventData]]] = {}
+            for event in events:
+                by_topic.setdefault(self.topic_of(event), []).append(event)
+            for topic, batch in by_topic.items():
+                await EventPublisher(broker, topic).publish_all(batch)
+
+    async def publish_raw(self, canonical: str, value: bytes, key: bytes | None = None) -> None:
+        async with create_broker(self.bootstrap, client_id="test-producer") as broker:
+            await broker.publish(value, self.topic(canonical), key=key)
+
+
+@pytest.fixture
+async def namespace(kafka_bootstrap: str) -> AsyncIterator[Namespace]:
+    ns = Namespace(f"t{uuid.uuid4().hex[:10]}", kafka_bootstrap)
+    names = [ns.topic(t) for t in (topics.INGEST, topics.FULFILMENT, topics.NOTIFIER)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(n, 3, 1) for n in names])
+    yield ns
+    existing = [t for t in await admin.list_topics() if t.startswith(ns.name + ".")]
+    await admin.delete_topics(existing)
+    await admin.close()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await migrate(database_url)
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+def settings_for(database_url: str, namespace: Namespace | None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "service_token": TOKEN,
+        "consume": namespace is not None,
+        "migrate_on_start": True,
+        "metadata_max_age_ms": 1000,
+        "batch_timeout_ms": 50,
+    }
+    if namespace is not None:
+        values |= {
+            "kafka_bootstrap": namespace.bootstrap,
+            "topic_pattern": namespace.pattern,
+            "group_id": f"{namespace.name}-activity",
+        }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine, database_url: str, namespace: Namespace) -> Settings:
+    return settings_for(database_url, namespace)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running (consumer included), and a client with the token."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://activity",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client:
+            yield client
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[Any]]:
+    """Poll `check()` until it returns a truthy value (returned) or fail after `timeout`."""
+
+    async def poll(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+        last: Any = None
+        try:
+            async with asyncio.timeout(timeout):
+                while not (last := await check()):
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            pytest.fail(f"condition not met within {timeout}s (last value: {last!r})")
+        return last
+
+    return poll
+
+
+@pytest.fixture
+async def quiet_api(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API without a consumer: tests write entries through the store themselves."""
+    app = create_app(settings_for(database_url, None))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://activity",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def log(engine: AsyncEngine) -> Callable[..., Awaitable[list[int]]]:
+    """Write events into the log as the consumer would; returns the new entry ids."""
+    from shoptrail.activity.adapters.store import PostgresLogStore
+    from shoptrail.activity.domain.entries import entry_from_event
+
+    store = PostgresLogStore(engine)
+
+    async def write(*events: Event[EventData]) -> list[int]:
+        result = await store.write([entry_from_event(e) for e in events])
+        return result.inserted_ids
+
+    return write

@@ -1,0 +1,160 @@
+"""Pure logic: entries, cursors, auto-resolve keys, the order projection, batch recording."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shoptrail.activity.adapters.sqlscript import statements
+from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry_from_event
+from shoptrail.activity.domain.feed import Cursor, FeedFilter, InvalidCursorError, Tab
+from shoptrail.activity.domain.orders import order_change
+from shoptrail.activity.domain.rules import RULES
+from shoptrail.activity.entrypoints.cli import ProgressBar
+from shoptrail.activity.entrypoints.scheduler import seconds_until
+from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
+from shoptrail.activity.service_layer.record import record_batch
+from shoptrail.activity.service_layer.replay import ReplayStats
+from shoptrail.events import encode, new_event
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted, SyncFailed
+from shoptrail.events.ingest import OrderCreated, OrderRefunded
+
+WHEN = datetime(2026, 2, 16, 14, 23, tzinfo=UTC)
+
+
+def test_an_entry_snapshots_the_event() -> None:
+    event = new_event(OrderShipped.example(), source="/services/fulfilment", time=WHEN)
+    entry = entry_from_event(event)
+    assert entry.event_id == event.id
+    assert (entry.level, entry.category) == ("info", "fulfilment")
+    assert entry.message == "Shipped via DHL — tracking: 1Z999AA10123456784"
+    assert entry.order_id == "ord_01J9Z8K4"
+    assert entry.occurred_at == WHEN
+    assert entry.payload["carrier"] == "DHL"
+
+
+def test_a_dead_letter_entry_has_the_same_id_however_often_it_is_seen() -> None:
+    def make() -> LogEntry:
+        return dead_letter_entry(
+            topic="shoptrail.ingest", partition=2, offset=77, error="boom", timestamp_ms=1_700_000
+        )
+
+    first = make()
+    assert first.event_id == make().event_id
+    assert first.message == "Unreadable event on shoptrail.ingest @ partition 2 offset 77"
+    assert first.level == "error"
+    assert first.payload["dead_letter_topic"] == "shoptrail.ingest.dlq"
+
+
+class TestCursor:
+    def test_round_trips(self) -> None:
+        cursor = Cursor(WHEN, 12345)
+        assert Cursor.decode(cursor.encode()) == cursor
+
+    @pytest.mark.parametrize("token", ["", "!!", "bm90LWEtY3Vyc29y", "MjAyNi0wMi0xNnwx"])
+    def test_rejects_what_it_did_not_issue(self, token: str) -> None:
+        with pytest.raises(InvalidCursorError):
+            Cursor.decode(token)
+
+
+def test_debug_is_hidden_unless_asked_for() -> None:
+    assert FeedFilter().hides_debug
+    assert not FeedFilter(include_debug=True).hides_debug
+    assert not FeedFilter(levels=("debug",)).hides_debug
+    assert FeedFilter(tab=Tab.ATTENTION).tab is Tab.ATTENTION
+
+
+def test_auto_resolve_keys_come_from_order_ids_and_providers() -> None:
+    submission, sync = RULES
+    entries = [
+        entry_from_event(new_event(OrderSubmitted.example(), source="/t")),
+        entry_from_event(new_event(SyncFailed.example(), source="/t")),
+        entry_from_event(new_event(OrderShipped.example(), source="/t")),
+    ]
+    assert submission.touched_keys(entries) == ["ord_01J9Z8K4"]
+    assert sync.touched_keys(entries) == ["Printify"]
+
+
+class TestOrderProjection:
+    def test_created_fills_the_read_model(self) -> None:
+        change = order_change(entry_from_event(new_event(OrderCreated.example(), source="/t")))
+        assert change is not None
+        assert change.status == "paid"
+        assert change.details["order_number"] == "SS-260223-0042"
+        assert change.details["total_amount"] == 4300
+
+    def test_a_partial_refund_adds_up_without_changing_status(self) -> None:
+        refund = OrderRefunded.example().model_copy(update={"full": False})
+        change = order_change(entry_from_event(new_event(refund, source="/t")))
+        assert change is not None
+        assert (change.status, change.refunded) == (None, 4300)
+
+    def test_non_order_events_change_nothing(self) -> None:
+        assert order_change(entry_from_event(new_event(SyncFailed.example(), source="/t"))) is None
+
+
+@dataclass
+class Record:
+    value: bytes
+    topic: str = "shoptrail.fulfilment"
+    partition: int = 0
+    offset: int = 0
+    timestamp: int = 1_700_000_000_000
+    headers: Any = ()
+    key: bytes | None = None
+
+
+class FakeStore(LogStore):
+    def __init__(self) -> None:
+        self.written: list[LogEntry] = []
+
+    async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
+        self.written.extend(entries)
+        return WriteResult(inserted_ids=list(range(len(entries))))
+
+
+class FakeDeadLetters(DeadLetters):
+    def __init__(self) -> None:
+        self.published: list[tuple[Any, str]] = []
+
+    async def publish(self, record: Any, error: str) -> None:
+        self.published.append((record, error))
+
+
+async def test_a_batch_writes_good_events_and_an_error_entry_per_unreadable_one() -> None:
+    good = new_event(OrderShipped.example(), source="/t")
+    records = [Record(encode(good), offset=1), Record(b"{}", offset=2)]
+    store, dead = FakeStore(), FakeDeadLetters()
+    outcome = await record_batch(records=records, store=store, dead_letters=dead)
+    assert (outcome.read, outcome.dead_lettered) == (2, 1)
+    assert [e.event_type for e in store.written] == ["order.shipped", "event.dead_lettered"]
+    assert dead.published[0][0].offset == 2
+    assert "CloudEvents" in dead.published[0][1]
+
+
+def test_sql_scripts_split_outside_function_bodies() -> None:
+    script = "CREATE TABLE a (x int);\nCREATE FUNCTION f() AS $$\nBEGIN; END;\n$$;\n-- done\n"
+    assert statements(script) == [
+        "CREATE TABLE a (x int)",
+        "CREATE FUNCTION f() AS $$\nBEGIN; END;\n$$",
+    ]
+
+
+def test_the_nightly_prune_waits_for_the_next_hour() -> None:
+    assert seconds_until(3, datetime(2026, 2, 16, 2, 0, tzinfo=UTC)) == 3600
+    assert seconds_until(3, datetime(2026, 2, 16, 4, 0, tzinfo=UTC)) == 23 * 3600
+
+
+def test_the_progress_bar_shows_counts() -> None:
+    out = io.StringIO()
+    ProgressBar(out)(
+        ReplayStats(expected=200, read=100, inserted=90, duplicates=8, dead_lettered=2), final=True
+    )
+    line = out.getvalue()
+    assert "50.0%" in line
+    assert "100/200 read · 90 inserted · 8 duplicates · 2 dead-lettered" in line
