@@ -158,3 +158,23 @@ def test_the_progress_bar_shows_counts() -> None:
     line = out.getvalue()
     assert "50.0%" in line
     assert "100/200 read · 90 inserted · 8 duplicates · 2 dead-lettered" in line
+
+
+def test_a_batchs_order_changes_fold_as_if_applied_in_turn() -> None:
+    from shoptrail.activity.domain.orders import OrderChange, merge_changes
+
+    t = [WHEN.replace(minute=m) for m in range(5)]
+    merged = merge_changes(
+        [
+            OrderChange("a", t[3], "shipped", {"carrier": "DHL", "provider": "Printify"}),
+            OrderChange("a", t[1], "submitted", {"provider_order_id": "P-1", "carrier": None}),
+            OrderChange("a", t[4], None, refunded=500),
+            OrderChange("b", t[0], None, refunded=100),
+            OrderChange("a", t[4], None, refunded=250),
+        ]
+    )
+    a, b = merged
+    assert (a.status, a.at) == ("shipped", t[3])  # the late "submitted" does not win
+    assert a.details == {"carrier": "DHL", "provider": "Printify", "provider_order_id": "P-1"}
+    assert a.refunded == 750
+    assert (b.status, b.refunded) == (None, 100)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shoptrail.activity.domain.entries import LogEntry
-from shoptrail.activity.domain.orders import order_change
+from shoptrail.activity.domain.orders import merge_changes, order_change
 from shoptrail.activity.domain.rules import RULES, Supersedes, resolution_note
 from shoptrail.activity.service_layer.ports import LogStore, WriteResult
 
@@ -32,22 +32,30 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING id, event_id
 """
 
-UPSERT_ORDER = """
+UPSERT_ORDERS = """
 INSERT INTO {orders} AS o (order_id, status, status_at, order_number, customer_email,
     total_amount, currency, line_items, shipping_address, provider, provider_order_id,
-    carrier, tracking_number, tracking_url, refunded_amount, created_at, updated_at)
-VALUES ($1, coalesce($2::text, 'pending'),
-    CASE WHEN $2::text IS NULL THEN '-infinity'::timestamptz ELSE $3::timestamptz END,
-    $4, $5, $6, $7, coalesce($8::jsonb, '[]'), $9::jsonb, $10, $11, $12, $13, $14, $15, $16,
-    now())
+    carrier, tracking_number, tracking_url, refunded_amount, created_at)
+SELECT u.order_id, coalesce(u.status, 'pending'),
+       CASE WHEN u.status IS NULL THEN '-infinity' ELSE u.at END,
+       u.order_number, u.customer_email, u.total_amount, u.currency, u.line_items,
+       u.shipping_address, u.provider, u.provider_order_id, u.carrier, u.tracking_number,
+       u.tracking_url, u.refunded, u.created_at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[],
+            $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::text[], $15::bigint[], $16::timestamptz[])
+     AS u(order_id, status, at, order_number, customer_email, total_amount, currency,
+          line_items, shipping_address, provider, provider_order_id, carrier,
+          tracking_number, tracking_url, refunded, created_at)
 ON CONFLICT (order_id) DO UPDATE SET
-    status = CASE WHEN $2 IS NOT NULL AND $3 >= o.status_at THEN $2 ELSE o.status END,
-    status_at = CASE WHEN $2 IS NOT NULL THEN greatest(o.status_at, $3) ELSE o.status_at END,
+    -- A status without a time of its own ('-infinity') never wins; late events lose.
+    status = CASE WHEN EXCLUDED.status_at >= o.status_at THEN EXCLUDED.status ELSE o.status END,
+    status_at = greatest(o.status_at, EXCLUDED.status_at),
     order_number = coalesce(EXCLUDED.order_number, o.order_number),
     customer_email = coalesce(EXCLUDED.customer_email, o.customer_email),
     total_amount = coalesce(EXCLUDED.total_amount, o.total_amount),
     currency = coalesce(EXCLUDED.currency, o.currency),
-    line_items = CASE WHEN $8 IS NULL THEN o.line_items ELSE EXCLUDED.line_items END,
+    line_items = coalesce(EXCLUDED.line_items, o.line_items),
     shipping_address = coalesce(EXCLUDED.shipping_address, o.shipping_address),
     provider = coalesce(EXCLUDED.provider, o.provider),
     provider_order_id = coalesce(EXCLUDED.provider_order_id, o.provider_order_id),
@@ -113,11 +121,10 @@ async def write_entries(
     # The same event twice in one batch is inserted once: count it as a duplicate too.
     new = list({e.event_id: e for e in new}.values())
 
-    changes = [c for c in (order_change(e) for e in new) if c is not None]
+    changes = merge_changes([c for c in (order_change(e) for e in new) if c is not None])
     if changes:
-        await raw.executemany(
-            UPSERT_ORDER.format(orders=tables.orders), [_args(c) for c in changes]
-        )
+        columns = [list(column) for column in zip(*map(_args, changes), strict=True)]
+        await raw.execute(UPSERT_ORDERS.format(orders=tables.orders), *columns)
 
     resolved: list[int] = []
     for rule in RULES:

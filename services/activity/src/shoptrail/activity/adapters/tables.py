@@ -56,7 +56,7 @@ orders = Table(
     Column("customer_email", Text),
     Column("total_amount", BigInteger),
     Column("currency", Text),
-    Column("line_items", JSONB, nullable=False),
+    Column("line_items", JSONB),
     Column("shipping_address", JSONB),
     Column("status", Text, nullable=False),
     Column("status_at", DateTime(timezone=True), nullable=False),

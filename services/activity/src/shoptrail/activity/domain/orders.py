@@ -65,3 +65,28 @@ def order_change(entry: LogEntry) -> OrderChange | None:
     if entry.event_type == "order.shipped":
         details |= {k: p.get(k) for k in ("carrier", "tracking_number", "tracking_url")}
     return OrderChange(entry.order_id, entry.occurred_at, status, details)
+
+
+def merge_changes(changes: list[OrderChange]) -> list[OrderChange]:
+    """Fold a batch's changes per order, as if applied one after another.
+
+    The newest status wins (ties: the later one), later details override
+    earlier ones, refunds add up. One row per order lets the batch be written
+    with one set-based upsert.
+    """
+    merged: dict[str, OrderChange] = {}
+    for change in changes:
+        prior = merged.get(change.order_id)
+        if prior is None:
+            merged[change.order_id] = change
+            continue
+        status, at = prior.status, prior.at
+        if change.status is not None and (status is None or change.at >= at):
+            status, at = change.status, change.at
+        elif status is None:
+            at = max(at, change.at)
+        details = prior.details | {k: v for k, v in change.details.items() if v is not None}
+        merged[change.order_id] = OrderChange(
+            change.order_id, at, status, details, prior.refunded + change.refunded
+        )
+    return list(merged.values())

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class EntryOut(BaseModel):
@@ -56,12 +56,17 @@ class ResolvedOut(BaseModel):
 class OrderOut(BaseModel):
     """The order read model, built from `order.*` events."""
 
+    @field_validator("line_items", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return [] if value is None else value
+
     order_id: str
     order_number: str | None
     customer_email: str | None
     total_amount: int | None = Field(description="Minor units.")
     currency: str | None
-    line_items: list[dict[str, Any]]
+    line_items: list[dict[str, Any]] = Field(default_factory=list)
     shipping_address: dict[str, Any] | None
     status: str
     status_at: datetime

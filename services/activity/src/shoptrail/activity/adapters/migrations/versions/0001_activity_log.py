@@ -101,7 +101,7 @@ CREATE TABLE orders (
     customer_email    text,
     total_amount      bigint,
     currency          text,
-    line_items        jsonb NOT NULL DEFAULT '[]',
+    line_items        jsonb,
     shipping_address  jsonb,
     status            text NOT NULL,
     status_at         timestamptz NOT NULL,

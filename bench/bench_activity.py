@@ -1,0 +1,336 @@
+"""The activity log: consume-to-database throughput, and feed/search latency at scale.
+
+Throughput (1 KB events, real Kafka and PostgreSQL, the real service process):
+  * the service's batched consumer, against a raw COPY of the same pre-built rows
+    into an identical table (same indexes and triggers) — target >= 50%;
+  * against a naive consumer that INSERTs and commits once per event — target >= 10x;
+  * the two set-based write strategies: unnest (used) vs COPY into a temp table.
+Latency at BENCH_ROWS rows (default 1,000,000), over HTTP to the real service:
+  * a feed page (p99 < 20 ms), the 10,000th page vs the first (<= 1.5x);
+  * a selective search (p99 < 50 ms), and pg_trgm vs tsvector for search.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from common import Row
+from infra import asyncpg_dsn, connection_info, free_port, fresh_database, namespace, service
+
+from shoptrail.activity.adapters.migrate import migrate
+from shoptrail.activity.adapters.store import INSERT_ENTRIES
+from shoptrail.activity.domain.entries import LogEntry, entry_from_event
+from shoptrail.activity.domain.feed import Cursor
+from shoptrail.events import Money, decode, new_event
+from shoptrail.events.common import LineItem
+from shoptrail.events.ingest import OrderCreated
+from shoptrail.events.publisher import EventPublisher, create_broker
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
+NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "1500"))
+ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+TOKEN = "bench-token"
+COLUMNS = [
+    "event_id", "event_type", "source", "category", "level", "order_id", "message",
+    "payload", "correlation_id", "occurred_at",
+]  # fmt: skip
+
+
+def one_kb_event(n: int) -> Any:
+    items = tuple(
+        LineItem(
+            product_id=f"prod_{n}_{i}",
+            name=f"Mountain Tee {i}",
+            variant="M Black",
+            quantity=1,
+            unit_price=Money(amount=1900, currency="GBP"),
+            product_url=f"https://shop.example.com/products/mountain-tee-{i}",
+        )
+        for i in range(4)
+    )
+    data = OrderCreated.example().model_copy(
+        update={"order_id": f"ord_{n}", "order_number": f"SS-{n:08d}", "line_items": items}
+    )
+    return new_event(data, source="/bench")
+
+
+def as_row(e: LogEntry) -> tuple[Any, ...]:
+    return (
+        e.event_id, e.event_type, e.source, e.category, e.level, e.order_id, e.message,
+        e.payload_json(), e.correlation_id, e.occurred_at,
+    )  # fmt: skip
+
+
+async def identical_table(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute(f"CREATE TABLE {name} (LIKE activity_log INCLUDING ALL)")
+    await conn.execute(f"SELECT activity_counts_attach('{name}')")
+
+
+async def publish(bootstrap: str, topic: str, events: list[Any]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 3, 1)])
+    await admin.close()
+    async with create_broker(bootstrap, client_id="bench", linger_ms=5) as broker:
+        publisher = EventPublisher(broker, topic)
+        for i in range(0, len(events), 2000):
+            await publisher.publish_all(events[i : i + 2000])
+
+
+async def steady_rate(dsn: str, table: str, n: int, timeout: float = 600) -> float:
+    """Rows per second from the first committed batch to the last row.
+
+    Process start-up and the consumer group's join are left out: they are paid
+    once, not per event.
+    """
+    conn = await asyncpg.connect(dsn)
+    first: tuple[float, int] | None = None
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            count = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+            now = time.monotonic()
+            if first is None and count > 0:
+                first = (now, count)
+            if first and count >= n:
+                return (count - first[1]) / (now - first[0])
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+    raise TimeoutError(f"{table} did not reach {n} rows")
+
+
+async def naive_consumer(bootstrap: str, topic: str, dsn: str, table: str, n: int) -> float:
+    """One INSERT and one COMMIT per event, the shape of a simple consumer."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"naive-{topic}",
+        auto_offset_reset="earliest", enable_auto_commit=False,
+    )  # fmt: skip
+    conn = await asyncpg.connect(dsn)
+    await consumer.start()
+    sql = INSERT_ENTRIES.format(log=table)
+    started = time.monotonic()
+    done = 0
+    try:
+        async for record in consumer:
+            entry = entry_from_event(decode(record.value or b""))
+            async with conn.transaction():
+                await conn.fetch(sql, *([v] for v in as_row(entry)))
+            await consumer.commit()
+            done += 1
+            if done >= n:
+                break
+    finally:
+        await consumer.stop()
+        await conn.close()
+    return n / (time.monotonic() - started)
+
+
+async def throughput(bootstrap: str, url: str) -> list[Row]:
+    db = await fresh_database(url, "bench_activity_throughput")
+    await migrate(db)
+    dsn = asyncpg_dsn(db)
+    ns = namespace()
+    events = [one_kb_event(n) for n in range(EVENTS)]
+    entries = [entry_from_event(e) for e in events]
+    size = sum(len(e.payload_json()) for e in entries) // len(entries)
+    await publish(bootstrap, f"{ns}.ingest", events)
+
+    # Baseline: COPY of the same pre-built rows into an identical table.
+    conn = await asyncpg.connect(dsn)
+    await identical_table(conn, "copy_baseline")
+    started = time.monotonic()
+    await conn.copy_records_to_table("copy_baseline", records=map(as_row, entries), columns=COLUMNS)
+    copy_rate = EVENTS / (time.monotonic() - started)
+
+    # Write strategies, same batches of 500: unnest (what the service uses) vs COPY + INSERT.
+    await identical_table(conn, "via_unnest")
+    await identical_table(conn, "via_copy")
+    started = time.monotonic()
+    for i in range(0, EVENTS, 500):
+        async with conn.transaction():
+            await conn.fetch(
+                INSERT_ENTRIES.format(log="via_unnest"),
+                *[list(col) for col in zip(*map(as_row, entries[i : i + 500]), strict=True)],
+            )
+    unnest_rate = EVENTS / (time.monotonic() - started)
+    started = time.monotonic()
+    for i in range(0, EVENTS, 500):
+        async with conn.transaction():
+            await conn.execute(
+                f"CREATE TEMP TABLE stage ON COMMIT DROP AS SELECT {', '.join(COLUMNS)} "  # noqa: S608
+                "FROM via_copy WITH NO DATA"
+            )
+            await conn.copy_records_to_table(
+                "stage", records=map(as_row, entries[i : i + 500]), columns=COLUMNS
+            )
+            await conn.execute(
+                f"INSERT INTO via_copy ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "  # noqa: S608
+                "FROM stage ON CONFLICT (event_id) DO NOTHING"
+            )
+    copy_stage_rate = EVENTS / (time.monotonic() - started)
+    await identical_table(conn, "naive_log")
+    await conn.close()
+
+    # The real service process consuming from Kafka.
+    port = free_port()
+    env = {
+        "ACTIVITY_DATABASE_URL": db, "ACTIVITY_KAFKA_BOOTSTRAP": bootstrap,
+        "ACTIVITY_TOPIC_PATTERN": rf"^{ns}\.[a-z]+$", "ACTIVITY_GROUP_ID": f"{ns}-activity",
+        "ACTIVITY_PORT": str(port), "ACTIVITY_SERVICE_TOKEN": TOKEN,
+    }  # fmt: skip
+    with service(["shoptrail-activity", "serve"], env, None):
+        service_rate = await steady_rate(dsn, "activity_log", EVENTS)
+
+    naive_rate = await naive_consumer(bootstrap, f"{ns}.ingest", dsn, "naive_log", NAIVE_EVENTS)
+    label = f"{size} B events"
+    return [
+        Row("activity", f"consumer vs raw COPY ({label}), >=0.5", service_rate, copy_rate, "ev/s"),
+        Row(
+            "activity", f"consumer vs naive insert+commit (>=10x)", service_rate, naive_rate, "ev/s"
+        ),
+        Row(
+            "activity",
+            "write: unnest vs COPY into temp table",
+            unnest_rate,
+            copy_stage_rate,
+            "ev/s",
+        ),
+    ]
+
+
+async def populate(dsn: str, rows: int) -> None:
+    """Synthetic shop history: mostly info, some warnings/errors, 10% debug, 20 s apart."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        chunk = 100_000
+        for start in range(0, rows, chunk):
+            await conn.execute(
+                """
+                INSERT INTO activity_log (event_id, event_type, source, category, level,
+                    order_id, message, payload, occurred_at)
+                SELECT gen_random_uuid(), k[1], '/bench', k[2], k[3], 'ord_' || (g % 250000),
+                       k[4] || ' customer' || g || '@example.com', jsonb_build_object('n', g),
+                       timestamptz '2025-01-01' + g * interval '20 seconds'
+                FROM generate_series($1::bigint, $2::bigint) g,
+                LATERAL (SELECT CASE
+                    WHEN g % 20 = 0 THEN ARRAY['order.submission_failed', 'fulfilment', 'error',
+                                               'Submission to Printify failed for']
+                    WHEN g % 20 = 1 THEN ARRAY['email.bounced', 'emails', 'warning',
+                                               'Email bounced:']
+                    WHEN g % 10 = 2 THEN ARRAY['checkout.expired', 'carts', 'debug',
+                                               'Checkout expired']
+                    WHEN g % 10 IN (3, 4) THEN ARRAY['order.shipped', 'fulfilment', 'info',
+                                                     'Shipped via DHL to']
+                    ELSE ARRAY['order.created', 'orders', 'info', 'Order placed — £43.00 by']
+                    END AS k) x
+                """,
+                start + 1,
+                min(start + chunk, rows),
+            )
+        await conn.execute("VACUUM ANALYZE activity_log")
+    finally:
+        await conn.close()
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98]
+
+
+async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any]) -> list[float]:
+    samples = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return samples
+
+
+async def latency(bootstrap: str, url: str) -> list[Row]:
+    db = await fresh_database(url, "bench_activity_latency")
+    await migrate(db)
+    dsn = asyncpg_dsn(db)
+    started = time.monotonic()
+    await populate(dsn, ROWS)
+    print(f"[bench] {ROWS:,} rows written in {time.monotonic() - started:.0f}s", flush=True)
+    conn = await asyncpg.connect(dsn)
+    at, ident = await conn.fetchrow(
+        "SELECT occurred_at, id FROM activity_log WHERE level <> 'debug' "
+        "ORDER BY occurred_at DESC, id DESC OFFSET $1 LIMIT 1",
+        9_999 * 50 - 1,
+    ) or (datetime.now(UTC), 0)
+    page_10k = Cursor(at, ident).encode()
+    search_rates = await search_strategies(conn)
+    await conn.close()
+
+    port = free_port()
+    env = {"ACTIVITY_DATABASE_URL": db, "ACTIVITY_CONSUME": "false",
+           "ACTIVITY_PORT": str(port), "ACTIVITY_SERVICE_TOKEN": TOKEN}  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with service(["shoptrail-activity", "serve"], env, f"{base}/healthz"):
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        ) as client:
+            for _ in range(20):  # warm up connections and caches
+                await client.get("/api/feed")
+            health = await timed(client, "/healthz", {})
+            first = await timed(client, "/api/feed", {})
+            deep = await timed(client, "/api/feed", {"after": page_10k})
+            attention = await timed(client, "/api/feed", {"tab": "attention"})
+            category = await timed(client, "/api/feed", {"category": "emails"})
+            search = await timed(client, "/api/feed", {"q": "customer777777@example"})
+    rows = f"{ROWS / 1e6:g}M rows"
+    return [
+        Row("activity", f"feed page 1 p99 vs /healthz p99 ({rows}) <20ms", p99(first), p99(health), "s/req"),
+        Row("activity", "feed page 10,000 p99 vs page 1 p99 (<=1.5x)", p99(deep), p99(first), "s/req"),
+        Row("activity", "needs-attention page p99 vs page 1 p99", p99(attention), p99(first), "s/req"),
+        Row("activity", "category page p99 vs page 1 p99", p99(category), p99(first), "s/req"),
+        Row("activity", f"selective search p99 vs /healthz p99 <50ms", p99(search), p99(health), "s/req"),
+        *search_rates,
+    ]  # fmt: skip
+
+
+async def search_strategies(conn: asyncpg.Connection) -> list[Row]:
+    """pg_trgm (used: substring match on emails, order numbers) vs a tsvector index."""
+    await conn.execute(
+        "CREATE INDEX IF NOT EXISTS bench_tsv ON activity_log "
+        "USING gin (to_tsvector('simple', message))"
+    )
+    await conn.execute("ANALYZE activity_log")
+    trgm, tsv = [], []
+    for n in range(50):
+        term = f"customer{31337 + n * 7919}@example.com"
+        started = time.perf_counter()
+        await conn.fetch(
+            "SELECT id FROM activity_log WHERE message ILIKE $1 "
+            "ORDER BY occurred_at DESC, id DESC LIMIT 51",
+            f"%{term}%",
+        )
+        trgm.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await conn.fetch(
+            "SELECT id FROM activity_log WHERE to_tsvector('simple', message) @@ "
+            "plainto_tsquery('simple', $1) ORDER BY occurred_at DESC, id DESC LIMIT 51",
+            term,
+        )
+        tsv.append(time.perf_counter() - started)
+    await conn.execute("DROP INDEX bench_tsv")
+    return [Row("activity", "search SQL p99: pg_trgm vs tsvector", p99(trgm), p99(tsv), "s/q")]
+
+
+def run() -> list[Row]:
+    bootstrap, url = connection_info()
+    rows = asyncio.run(throughput(bootstrap, url))
+    rows += asyncio.run(latency(bootstrap, url))
+    return rows

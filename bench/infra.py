@@ -1,0 +1,85 @@
+"""Real Kafka and PostgreSQL for benchmarks, obtained like the tests obtain them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def connection_info() -> tuple[str, str]:
+    """(kafka bootstrap, database URL): from the environment, else the local launcher."""
+    bootstrap = os.environ.get("SHOPTRAIL_KAFKA_BOOTSTRAP")
+    url = os.environ.get("SHOPTRAIL_DATABASE_URL")
+    if bootstrap and url:
+        return bootstrap, url
+    out = subprocess.run(
+        [sys.executable, str(REPO / "deploy/local/stack.py"), "up", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = json.loads(out)
+    return info["SHOPTRAIL_KAFKA_BOOTSTRAP"], info["SHOPTRAIL_DATABASE_URL"]
+
+
+def asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def fresh_database(url: str, name: str) -> str:
+    admin = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def service(command: list[str], env: dict[str, str], health_url: str | None) -> Iterator[None]:
+    """Run a service process for the duration of a block."""
+    proc = subprocess.Popen(
+        command, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        if health_url:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(health_url, timeout=1).status_code == 200:
+                        break
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"{command} did not become healthy")
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def namespace() -> str:
+    return f"bench{uuid.uuid4().hex[:8]}"
