@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """order.created → submission job: retries, failures, exhaustion, idempotent lookup."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from shoptrail.events.fulfilment import OrderSubmitted
 from shoptrail.events.ingest import OrderCreated, OrderRefunded, ProviderStatusReported
 from shoptrail.events.money import Money
 from shoptrail.fulfilment.devtools.fake_provider import Fault
+from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop, TopicSize
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -186,7 +188,7 @@ async def test_a_refunded_order_is_never_submitted(shop: Shop, topic_size: Topic
             status = await shop.sql(
                 "SELECT status FROM procrastinate_jobs WHERE task_name = 'submit_order'"
             )
-            return status == "succeeded"
+            return bool(status == "succeeded")
 
         await shop.wait_for(job_done)
     assert shop.fake.orders_with_external_id("ord_refunded") == []

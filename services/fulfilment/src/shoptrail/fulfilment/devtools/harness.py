@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from shoptrail.events import Event, EventData, decode, new_event
@@ -72,6 +73,16 @@ def settings_for_test(
         "sync_cron": NEVER,
     } | overrides
     return Settings(**values)
+
+
+def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
+    """`settings` as FULFILMENT_* environment variables, for a service run as a process."""
+    values = settings.model_dump() | overrides
+    env = {}
+    for name, value in values.items():
+        shown = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"FULFILMENT_{name.upper()}"] = str(shown)
+    return env
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""Fixtures: a migrated database, fresh topics, the fake provider, the running service."""
+"""pytest fixtures: the fake provider, a migrated database, the running service.
+
+Test modules import the ones they use (`from …fixtures import shop`); they build
+on the root conftest's `database_url`, `kafka_bootstrap`, `new_topic` and
+`read_topic`.
+"""
 
 from __future__ import annotations
 
