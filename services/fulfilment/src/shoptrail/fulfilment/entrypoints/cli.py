@@ -1,32 +1,79 @@
-"""`shoptrail-fulfilment`: run the fulfilment service."""
+"""`shoptrail-fulfilment`: serve, work, migrate, sync, or run the fake provider."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import uvicorn
 
 import shoptrail.fulfilment
-from shoptrail.fulfilment.bootstrap import create_app
 from shoptrail.fulfilment.config import Settings
+from shoptrail.kit.logging import configure_logging
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `shoptrail-fulfilment` command."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoptrail-fulfilment",
         description=shoptrail.fulfilment.__doc__,
         epilog="Settings come from FULFILMENT_* environment variables.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve HTTP")
+    serve = sub.add_parser("serve", help="serve HTTP actions, consume ingest, relay the outbox")
     serve.add_argument("--host", help="bind address (default: FULFILMENT_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: FULFILMENT_PORT or 8003)")
-    args = parser.parse_args(argv)
+    worker = sub.add_parser("worker", help="run background jobs and relay the outbox")
+    worker.add_argument("--name", default="fulfilment-worker", help="worker name in logs")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sync = sub.add_parser("sync", help="queue a product sync now")
+    sync.add_argument("provider", choices=["Printify", "Printful"])
+    fake = sub.add_parser("fake-provider", help="serve a fake Printify + Printful API")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8090)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `shoptrail-fulfilment` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "fake-provider":
+        from shoptrail.fulfilment.devtools.fake_provider import run
+
+        run(args.host, args.port)
+        return
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-    )
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        from shoptrail.fulfilment.bootstrap import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_config=None,
+        )
+    elif args.command == "worker":
+        from shoptrail.fulfilment.bootstrap import run_worker
+
+        asyncio.run(run_worker(settings, name=args.name))
+    elif args.command == "migrate":
+        from shoptrail.fulfilment.adapters.migrations.run import migrate
+
+        asyncio.run(migrate(settings.database_url, settings.psycopg_conninfo))
+    elif args.command == "sync":
+        asyncio.run(_queue_sync(settings, args.provider))
+
+
+async def _queue_sync(settings: Settings, provider: str) -> None:
+    from shoptrail.fulfilment.bootstrap import open_services
+    from shoptrail.fulfilment.service_layer import actions
+    from shoptrail.fulfilment.service_layer.ports import AlreadyQueuedError
+
+    services = open_services(settings)
+    try:
+        job_id = await actions.request_sync(provider=provider, uow=services.uow())  # type: ignore[arg-type]
+        print(f"queued product sync with {provider}: job {job_id}")
+    except AlreadyQueuedError as exc:
+        print(f"a product sync with {provider} is already queued: job {exc.job_id}")
+    finally:
+        await services.aclose()

@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL, the procrastinate job queue, the providers' HTTP APIs."""

@@ -1,0 +1,81 @@
+"""procrastinate plumbing: the retry backoff and exhausted-job telemetry for every task."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
+from procrastinate.jobs import Job
+
+from shoptrail.events.system import JobExhausted
+from shoptrail.fulfilment.service_layer.ports import UnitOfWork
+from shoptrail.fulfilment.service_layer.submission import ReportedFailureError, RetryLaterError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff(BaseRetryStrategy):
+    """Retry only `RetryLaterError`: after `base`, doubling per attempt, capped; or Retry-After.
+
+    How many attempts an order gets is the use case's decision (it counts them
+    in the order's row, so a job retried after a crash counts too); this only
+    says *when* the next one runs.
+    """
+
+    base_s: float
+    max_s: float
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if not isinstance(exception, RetryLaterError):
+            return None
+        wait = min(self.base_s * 2**job.attempts, self.max_s)
+        wait = max(wait, exception.retry_after or 0.0)
+        return RetryDecision(retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait))
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in a few plain words, for the shop owner's feed."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+def exhaustion_telemetry(
+    uow: Callable[[], UnitOfWork],
+) -> Callable[[Callable[[], Awaitable[Any]], JobContext, Any], Awaitable[Any]]:
+    """A worker middleware: a job failing for good emits `job.exhausted` through the outbox.
+
+    Failures a use case already reported (`ReportedFailureError`, e.g. the
+    submission's last attempt) are not reported twice.
+    """
+
+    async def middleware(
+        call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Any
+    ) -> Any:
+        try:
+            return await call_next()
+        except ReportedFailureError:
+            raise
+        except Exception as exc:
+            job = context.job
+            strategy = context.app.tasks[job.task_name].retry_strategy
+            if strategy is None or strategy.get_retry_decision(exception=exc, job=job) is None:
+                log.error("job gave up", extra={"job_id": job.id, "task": job.task_name})
+                async with uow() as unit:
+                    await unit.emit(
+                        JobExhausted(
+                            job_name=job.task_name,
+                            job_id=str(job.id),
+                            attempts=job.attempts + 1,
+                            last_error=describe(exc),
+                            order_id=job.task_kwargs.get("order_id"),
+                        )
+                    )
+                    await unit.commit()
+            raise
+
+    return middleware

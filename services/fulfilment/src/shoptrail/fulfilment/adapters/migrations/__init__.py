@@ -1,0 +1,1 @@
+"""Alembic migrations of fulfilment's tables, and procrastinate's schema."""

@@ -1,0 +1,1 @@
+"""Printify and Printful behind one port (`service_layer.ports.Provider`)."""

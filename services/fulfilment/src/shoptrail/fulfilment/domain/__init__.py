@@ -1,0 +1,1 @@
+"""Pure fulfilment logic: order statuses and which transitions are real changes."""
