@@ -57,7 +57,7 @@ async def test_order_and_shipping_emails_arrive_once_with_the_shop_sender_and_ar
         await _consume_everything(notifier, wait_until_consumed)
         await run_jobs(notifier)
 
-        confirmation, shipping = sorted(smtp.messages, key=lambda m: "shipped" in m["Subject"])
+        confirmation, shipping = sorted(smtp.messages, key=lambda m: "on its way" in m["Subject"])
         for message in (confirmation, shipping):
             assert message["From"] == "Sam's Prints <hello@samsprints.shop>"
             assert message["To"] == "jo.buyer@example.com"
