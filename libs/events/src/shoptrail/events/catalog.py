@@ -32,6 +32,7 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         notifier.AbandonedCartCreated,
         notifier.AbandonedCartEmailSent,
         notifier.AbandonedCartRecovered,
+        ingest.EmailBounced,  # the SMTP server refused a message outright (a hard bounce)
         system.JobExhausted,
     ),
     topics.ACTIVITY: (system.EventDeadLettered,),

@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shoptrail.kit.settings import ServiceSettings
+from shoptrail.events import topics
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+
+SmtpSecurity = Literal["none", "starttls", "tls"]
 
 
 class Settings(ServiceSettings):
-    """Configuration of the notifier service."""
+    """Configuration of the notifier service.
+
+    Shop-owner choices (sender name and address, recovery on/off) are *not*
+    here: they live in the notifier's database and are edited through the
+    settings API.
+    """
 
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", frozen=True)
 
     host: str = "127.0.0.1"
     port: int = 8004
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8004",
+        description="Where customers reach this service (unsubscribe links). HTTPS in prod.",
+    )
+    database_url: str = "postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail"
+
+    consumer_group: str = "notifier"
+    ingest_topic: str = topics.INGEST
+    fulfilment_topic: str = topics.FULFILMENT
+    notifier_topic: str = topics.NOTIFIER
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: SmtpSecurity = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 30.0
+    smtp_validate_certs: bool = True
+
+    email_max_attempts: int = Field(default=8, ge=1)
+    email_retry_wait_s: int = Field(
+        default=2, ge=0, description="Exponential back-off base: 2, 4, 8… seconds."
+    )
+    email_stuck_after: timedelta = timedelta(minutes=15)
+
+    recovery_delay: timedelta = timedelta(hours=1)
+    cart_retention: timedelta = timedelta(days=30)
+    unsubscribe_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-unsubscribe-secret")

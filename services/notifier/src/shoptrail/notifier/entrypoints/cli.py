@@ -3,12 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import re
 
 import uvicorn
 
 import shoptrail.notifier
-from shoptrail.notifier.bootstrap import create_app
+from shoptrail.kit.logging import configure_logging
+from shoptrail.notifier.adapters.migrations import migrate
+from shoptrail.notifier.bootstrap import build_notifier, create_app
 from shoptrail.notifier.config import Settings
+
+_TOKEN_IN_PATH = re.compile(r"(/unsubscribe/)[^/?\s\"]+")
+
+
+class _RedactUnsubscribeTokens(logging.Filter):
+    """Access logs must not carry unsubscribe tokens: they contain the customer's address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_PATH.sub(r"\1…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    logging.getLogger("uvicorn.access").addFilter(_RedactUnsubscribeTokens())
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+    )
+
+
+async def _work(settings: Settings, concurrency: int) -> None:
+    notifier = build_notifier(settings)
+    try:
+        async with notifier.jobs.open_async():
+            await notifier.jobs.run_worker_async(concurrency=concurrency)
+    finally:
+        await notifier.aclose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,14 +57,22 @@ def main(argv: list[str] | None = None) -> None:
         epilog="Settings come from NOTIFIER_* environment variables.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve HTTP")
+    serve = sub.add_parser(
+        "serve", help="serve HTTP (settings, unsubscribe), consume Kafka, relay the outbox"
+    )
     serve.add_argument("--host", help="bind address (default: NOTIFIER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: NOTIFIER_PORT or 8004)")
+    worker = sub.add_parser(
+        "worker", help="run jobs: send emails (with retries), recovery tick, nightly prune"
+    )
+    worker.add_argument("--concurrency", type=int, default=4, help="jobs in parallel")
+    sub.add_parser("migrate", help="create or upgrade the notifier's tables and the job queue's")
     args = parser.parse_args(argv)
     settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-    )
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        _serve(settings, args.host, args.port)
+    elif args.command == "worker":
+        asyncio.run(_work(settings, args.concurrency))
+    elif args.command == "migrate":
+        asyncio.run(migrate(settings.database_url))

@@ -1,0 +1,1 @@
+"""Use cases: each takes its ports as keyword arguments, so tests can pass fakes."""

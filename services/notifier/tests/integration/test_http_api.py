@@ -1,0 +1,104 @@
+"""The settings API (service token) and one-click unsubscribe pages, over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from shoptrail.notifier.adapters.tables import suppressions
+from shoptrail.notifier.bootstrap import Notifier, create_app
+
+pytestmark = pytest.mark.postgres
+
+TOKEN = "test-service-token"
+CUSTOMER = "customer@example.com"
+
+
+@pytest.fixture
+async def client(make_notifier: object) -> AsyncIterator[tuple[httpx.AsyncClient, Notifier]]:
+    notifier: Notifier = await make_notifier(service_token=TOKEN)  # type: ignore[operator]
+    app = create_app(notifier.settings, notifier, run_consumers=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
+        yield http, notifier
+
+
+async def _suppressed(notifier: Notifier) -> int:
+    async with notifier.engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(suppressions)) or 0)
+
+
+class TestSettingsApi:
+    async def test_settings_need_the_service_token(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        assert (await http.get("/settings")).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert (await http.put("/settings", json={}, headers=wrong)).status_code == 401
+
+    async def test_the_sender_and_recovery_switch_are_stored_and_read_back(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        assert (await http.get("/settings", headers=auth)).json()["recovery_enabled"] is False
+        body = {
+            "sender_name": "Inkwell Tees",
+            "sender_address": "orders@inkwell.example",
+            "recovery_enabled": True,
+        }
+        assert (await http.put("/settings", json=body, headers=auth)).status_code == 200
+        assert (await http.get("/settings", headers=auth)).json() == body
+
+    async def test_a_sender_name_that_could_inject_headers_is_refused(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        body = {"sender_name": "Shop\r\nBcc: all@example.com", "sender_address": "a@b.example"}
+        assert (await http.put("/settings", json=body, headers=auth)).status_code == 422
+
+
+class TestUnsubscribe:
+    async def test_get_shows_a_confirmation_page_and_changes_nothing(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, notifier = client
+        response = await http.get(f"/unsubscribe/{notifier.tokens.issue(CUSTOMER)}")
+        assert response.status_code == 200
+        assert '<form method="post"' in response.text
+        assert CUSTOMER in response.text
+        assert await _suppressed(notifier) == 0
+
+    async def test_a_one_click_post_suppresses_and_a_replay_is_harmless(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, notifier = client
+        url = f"/unsubscribe/{notifier.tokens.issue(CUSTOMER)}"
+        for _ in range(2):
+            response = await http.post(url, data={"List-Unsubscribe": "One-Click"})
+            assert response.status_code == 200
+            assert "unsubscribed" in response.text
+        assert await _suppressed(notifier) == 1
+
+    @pytest.mark.parametrize(
+        "forge",
+        [
+            lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+            lambda token: "v1.b3RoZXJAZXhhbXBsZS5jb20." + token.rsplit(".", 1)[1],
+            lambda token: "not-a-token",
+        ],
+        ids=["altered-signature", "other-address", "garbage"],
+    )
+    async def test_forged_or_altered_tokens_are_refused(
+        self, client: tuple[httpx.AsyncClient, Notifier], forge: object
+    ) -> None:
+        http, notifier = client
+        token = forge(notifier.tokens.issue(CUSTOMER))  # type: ignore[operator]
+        assert (await http.get(f"/unsubscribe/{token}")).status_code == 400
+        assert (await http.post(f"/unsubscribe/{token}")).status_code == 400
+        assert await _suppressed(notifier) == 0
