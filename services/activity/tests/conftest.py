@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.bootstrap import create_app
 from shoptrail.activity.config import Settings
-from shoptrail.events import Event, EventData, topic_for, topics
+from shoptrail.events import PRODUCERS, Event, EventData, topics
 from shoptrail.events.publisher import EventPublisher, create_broker
 
 TOKEN = "test-service-token"
@@ -37,8 +37,9 @@ class Namespace:
         return canonical.replace("shoptrail.", f"{self.name}.", 1)
 
     def topic_of(self, event: Event[EventData]) -> str:
-        producer = topics.FULFILMENT if event.type == "job.exhausted" else None
-        return self.topic(topic_for(type(event.data), producer_topic=producer))
+        """The first producer that publishes this type (several may: job.exhausted)."""
+        owners = [t for t, types in PRODUCERS.items() if type(event.data) in types]
+        return self.topic(owners[0])
 
     async def publish(self, events: Sequence[Event[EventData]]) -> None:
         """Publish each event to its producer's topic and wait for Kafka's acks."""

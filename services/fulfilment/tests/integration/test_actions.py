@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """The shop owner's actions: one job however many clicks, refusals that explain themselves."""
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import pytest
 
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.fulfilment.devtools.fake_provider import Fault
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

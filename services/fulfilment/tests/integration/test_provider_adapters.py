@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """The Printify and Printful adapters against the fake provider's HTTP API."""
 
 from __future__ import annotations
@@ -9,7 +8,6 @@ import pytest
 from shoptrail.fulfilment.adapters.providers.printful import PrintfulProvider
 from shoptrail.fulfilment.adapters.providers.printify import PrintifyProvider
 from shoptrail.fulfilment.devtools.fake_provider import FakeProvider, Fault, StatusChange
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url  # noqa: F401
 from shoptrail.fulfilment.domain.model import Order, OrderStatus
 from shoptrail.fulfilment.service_layer.ports import ProviderError
 

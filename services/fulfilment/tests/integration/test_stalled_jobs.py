@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """A worker killed mid-job: the job is detected as stalled, retried, and completes once."""
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import pytest
 
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.fulfilment.devtools.fake_provider import Fault
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop, settings_env
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

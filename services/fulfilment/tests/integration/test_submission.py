@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """order.created → submission job: retries, failures, exhaustion, idempotent lookup."""
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from shoptrail.events.fulfilment import OrderSubmitted
 from shoptrail.events.ingest import OrderCreated, OrderRefunded, ProviderStatusReported
 from shoptrail.events.money import Money
 from shoptrail.fulfilment.devtools.fake_provider import Fault
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop, TopicSize
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

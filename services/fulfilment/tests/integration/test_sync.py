@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """Product sync: on demand or periodic; counts what changed; failures name the reason."""
 
 from __future__ import annotations
@@ -7,7 +6,6 @@ import pytest
 
 from shoptrail.events import Event, EventData
 from shoptrail.fulfilment.devtools.fake_provider import Fault
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

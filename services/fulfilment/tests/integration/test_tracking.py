@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures are imported by name and received as parameters
 """Status tracking: webhooks and polls report changes; each change is announced once."""
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import pytest
 
 from shoptrail.events.ingest import OrderCreated, ProviderStatusReported
 from shoptrail.fulfilment.devtools.fake_provider import StatusChange
-from shoptrail.fulfilment.devtools.fixtures import fake, provider_url, settings, shop  # noqa: F401
 from shoptrail.fulfilment.devtools.harness import Shop, TopicSize
 from shoptrail.fulfilment.service_layer.tracking import poll_orders_at_provider
 

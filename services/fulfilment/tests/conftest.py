@@ -1,8 +1,7 @@
-"""pytest fixtures: the fake provider, a migrated database, the running service.
+"""Fulfilment fixtures: the fake provider, a migrated database, the running service.
 
-Test modules import the ones they use (`from …fixtures import shop`); they build
-on the root conftest's `database_url`, `kafka_bootstrap`, `new_topic` and
-`read_topic`.
+They build on the root conftest's `database_url`, `kafka_bootstrap`, `new_topic`
+and `read_topic`.
 """
 
 from __future__ import annotations
