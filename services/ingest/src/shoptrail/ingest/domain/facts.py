@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -77,3 +79,16 @@ def validate_as(model: type[M], value: Any, what: str) -> M:
             for e in exc.errors(include_url=False, include_input=False)[:3]
         )
         raise InvalidPayloadError("invalid_payload", f"unreadable {what}: {problems}") from None
+
+
+@contextmanager
+def translating(what: str) -> Iterator[None]:
+    """Turn a fact that cannot be built from a payload (e.g. a 4-letter currency) into a 400."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)[:3]
+        )
+        raise InvalidPayloadError("invalid_payload", f"cannot read {what}: {problems}") from None

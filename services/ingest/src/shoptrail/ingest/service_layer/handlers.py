@@ -11,7 +11,7 @@ from typing import Literal
 from shoptrail.events.base import EventData
 from shoptrail.events.envelope import Event
 from shoptrail.ingest.domain import stripe_events as se
-from shoptrail.ingest.domain.facts import Fact, Ignored
+from shoptrail.ingest.domain.facts import Fact, Ignored, translating
 from shoptrail.ingest.domain.stripe_objects import StripeEvent
 from shoptrail.ingest.service_layer.ports import EventSink, PublishResult, StripeApi
 
@@ -58,27 +58,27 @@ async def ingest(translated: Fact | list[Fact] | Ignored, *, kind: str, sink: Ev
 
 async def stripe_fact(event: StripeEvent, *, stripe: StripeApi) -> Fact | Ignored:
     """Translate one Stripe event, calling the Stripe API for what the event leaves out."""
-    if event.type in (se.CHECKOUT_COMPLETED, se.CHECKOUT_EXPIRED):
-        session = se.session_of(event)
-        embedded = session.line_items
-        if embedded is not None and not embedded.has_more:
-            items = embedded.data
-        else:
-            items = tuple(await stripe.checkout_line_items(session.id))
-        if event.type == se.CHECKOUT_COMPLETED:
-            return se.fact_for(event, se.order_created(session, items))
-        return se.fact_for(event, se.checkout_expired(session, items))
-    if event.type == se.CHARGE_REFUNDED:
-        charge = se.charge_of(event)
-        order_id = (charge.metadata or {}).get("order_id")
-        if not order_id and charge.payment_intent:
-            paid_by = await stripe.checkout_session_for_payment_intent(charge.payment_intent)
-            order_id = se.order_id_for(paid_by) if paid_by else None
-        if not order_id:
-            return Ignored(event.type, f"charge {charge.id} was not paid through a checkout")
-        return se.fact_for(
-            event, se.order_refunded(charge, event.data.previous_attributes, order_id=order_id)
-        )
+    with translating(f"Stripe {event.type}"):
+        if event.type in (se.CHECKOUT_COMPLETED, se.CHECKOUT_EXPIRED):
+            session = se.session_of(event)
+            embedded = session.line_items
+            if embedded is not None and not embedded.has_more:
+                items = embedded.data
+            else:
+                items = tuple(await stripe.checkout_line_items(session.id))
+            if event.type == se.CHECKOUT_COMPLETED:
+                return se.fact_for(event, se.order_created(session, items))
+            return se.fact_for(event, se.checkout_expired(session, items))
+        if event.type == se.CHARGE_REFUNDED:
+            charge = se.charge_of(event)
+            order_id = (charge.metadata or {}).get("order_id")
+            if not order_id and charge.payment_intent:
+                paid_by = await stripe.checkout_session_for_payment_intent(charge.payment_intent)
+                order_id = se.order_id_for(paid_by) if paid_by else None
+            if not order_id:
+                return Ignored(event.type, f"charge {charge.id} was not paid through a checkout")
+            refund = se.order_refunded(charge, event.data.previous_attributes, order_id=order_id)
+            return se.fact_for(event, refund)
     return Ignored(event.type, f"Stripe {event.type!r} is not an event ingest handles")
 
 

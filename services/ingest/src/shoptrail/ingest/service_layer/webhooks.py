@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.domain import email, providers, signatures
 from shoptrail.ingest.domain import stripe_events as se
-from shoptrail.ingest.domain.facts import parse_json_object
+from shoptrail.ingest.domain.facts import parse_json_object, translating
 from shoptrail.ingest.service_layer.handlers import Outcome, ingest, ingest_stripe_event
 from shoptrail.ingest.service_layer.ports import EventSink, StripeApi
 
@@ -40,7 +40,9 @@ async def receive_printify(
     """`POST /webhooks/printify`: `X-Pfy-Signature: sha256=<hex>` over the raw body."""
     signatures.verify_printify(body, signature, settings.printify_webhook_secret.get_secret_value())
     payload = parse_json_object(body, "Printify")
-    return await ingest(providers.printify_fact(payload), kind=str(payload.get("type")), sink=sink)
+    with translating("the Printify event"):
+        fact = providers.printify_fact(payload)
+    return await ingest(fact, kind=str(payload.get("type")), sink=sink)
 
 
 async def receive_printful(
@@ -51,7 +53,9 @@ async def receive_printful(
         body, signature, settings.printful_webhook_secret_key.get_secret_value()
     )
     payload = parse_json_object(body, "Printful")
-    return await ingest(providers.printful_fact(payload), kind=str(payload.get("type")), sink=sink)
+    with translating("the Printful event"):
+        fact = providers.printful_fact(payload)
+    return await ingest(fact, kind=str(payload.get("type")), sink=sink)
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,6 @@ async def receive_email(
         skew=settings.clock_skew_seconds,
     )
     payload = parse_json_object(body, "email provider")
-    assert headers.message_id is not None  # verified above
-    return await ingest(
-        email.bounce_facts(payload, message_id=headers.message_id),
-        kind=str(payload.get("type")),
-        sink=sink,
-    )
+    with translating("the email-provider event"):
+        facts = email.bounce_facts(payload, message_id=str(headers.message_id))
+    return await ingest(facts, kind=str(payload.get("type")), sink=sink)
