@@ -2,24 +2,96 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 
 import shoptrail.ingest
+from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.ingest.adapters.kafka import KafkaEventSink
+from shoptrail.ingest.adapters.stripe_api import StripeSdkApi
 from shoptrail.ingest.config import Settings
+from shoptrail.ingest.domain.errors import UpstreamUnavailableError
+from shoptrail.ingest.entrypoints import operations, webhooks
+from shoptrail.ingest.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def create_broker_for(settings: Settings) -> KafkaBroker:
+    """A durable producer (acks=all, idempotent) for ingest's topic."""
+    return create_broker(settings.kafka_bootstrap, client_id="shoptrail-ingest")
+
+
+def create_stripe_api(settings: Settings) -> StripeSdkApi:
+    """The Stripe API client ingest uses (Stripe, or a stand-in at `INGEST_STRIPE_API_BASE`)."""
+    return StripeSdkApi(
+        settings.stripe_api_key.get_secret_value(),
+        api_base=settings.stripe_api_base,
+        timeout=settings.stripe_api_timeout_seconds,
+    )
+
+
+@asynccontextmanager
+async def connected(
+    broker: KafkaBroker, sink: KafkaEventSink, stripe: StripeSdkApi
+) -> AsyncIterator[None]:
+    """Connect to Kafka for the duration; on the way out, give sends in flight a grace period."""
+    try:
+        await broker.connect()
+    except (KafkaError, OSError) as exc:
+        raise UpstreamUnavailableError(f"Kafka is unreachable: {exc!r}") from exc
+    try:
+        yield
+    finally:
+        if unacknowledged := await sink.drain(SHUTDOWN_GRACE_SECONDS):
+            # Their senders were answered 503 and will retry; reconcile covers Stripe too.
+            log.error("stopping with unacknowledged events", extra={"count": unacknowledged})
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
+                await broker.stop()
+        except TimeoutError:
+            log.error("Kafka producer did not close in time")
+        await stripe.close()
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the ingest app from its settings; nothing is created at import time."""
+    """Build the ingest app from its settings; nothing is created at import time.
+
+    Clients are created here and connected in the app's lifespan, so an app
+    that is never started never touches Kafka.
+    """
+    broker = create_broker_for(settings)
+    sink = KafkaEventSink(
+        EventPublisher(broker, settings.topic), timeout=settings.publish_timeout_seconds
+    )
+    stripe = create_stripe_api(settings)
+
+    async def kafka_ready() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with connected(broker, sink, stripe):
+            yield
+
     app = FastAPI(
         title="Shoptrail ingest",
         description=shoptrail.ingest.__doc__ or "",
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.settings = settings
-
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok", "service": "ingest"}
-
+    app.state.runtime = Runtime(
+        settings=settings, sink=sink, stripe=stripe, kafka_ready=kafka_ready
+    )
+    app.include_router(webhooks.router)
+    app.include_router(operations.router)
     return app

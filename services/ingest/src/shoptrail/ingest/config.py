@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, Any
 
-from shoptrail.kit.settings import ServiceSettings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from shoptrail.events import topics
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+
+SecretList = Annotated[tuple[SecretStr, ...], NoDecode, Field(min_length=1)]
 
 
 class Settings(ServiceSettings):
-    """Configuration of the ingest service."""
+    """Configuration of the ingest service.
+
+    Secrets that may be rotated (Stripe's signing secrets, the email provider's)
+    are comma-separated lists: every listed secret is accepted, so a new one can
+    be added before the old one is retired.
+    """
 
     model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True)
 
     host: str = "127.0.0.1"
     port: int = 8001
+    topic: str = Field(default=topics.INGEST, description="Where verified facts are published.")
+
+    stripe_webhook_secrets: SecretList = (SecretStr(f"whsec_{PLACEHOLDER_MARK}-stripe"),)
+    stripe_api_key: SecretStr = SecretStr(f"sk_test_{PLACEHOLDER_MARK}")
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_api_timeout_seconds: float = 10.0
+    stripe_signature_tolerance_seconds: int = 300
+    clock_skew_seconds: int = Field(
+        default=30, description="How far in the future a signature timestamp may be."
+    )
+
+    printify_webhook_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-printify")
+    printful_webhook_secret_key: SecretStr = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-printful"),
+        description="The hex `secret_key` Printful returns when the v2 webhook is set up.",
+    )
+    email_webhook_secrets: SecretList = (SecretStr(f"whsec_{PLACEHOLDER_MARK}-email"),)
+    email_signature_tolerance_seconds: int = 300
+
+    max_body_bytes: int = Field(default=512 * 1024, gt=0)
+    publish_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="After this long without Kafka's ack, answer 503."
+    )
+
+    @field_validator("stripe_webhook_secrets", "email_webhook_secrets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value

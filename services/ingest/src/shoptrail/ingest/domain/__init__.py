@@ -1,0 +1,1 @@
+"""Pure translation of outside payloads into Shoptrail facts: no I/O here."""

@@ -1,0 +1,1 @@
+"""Use cases: verify, translate, publish. They take their ports as keyword arguments."""
