@@ -1,1 +1,0 @@
-"""Ingest tests: a package, so its conftest does not shadow the root `conftest` module."""
