@@ -57,7 +57,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def service(command: list[str], env: dict[str, str], health_url: str | None) -> Iterator[None]:
+def service(command: list[str], env: dict[str, str], health_url: str | None) -> Iterator[int]:
     """Run a service process for the duration of a block."""
     proc = subprocess.Popen(
         command, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -72,7 +72,7 @@ def service(command: list[str], env: dict[str, str], health_url: str | None) -> 
                 time.sleep(0.2)
             else:
                 raise RuntimeError(f"{command} did not become healthy")
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         try:

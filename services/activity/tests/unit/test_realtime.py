@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shoptrail.activity.realtime.client import Client, Interest
+from shoptrail.activity.realtime.client import Client, Frame, Interest
 from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
 
 NOW = datetime(2026, 2, 16, 14, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ async def test_a_burst_of_badge_changes_is_coalesced() -> None:
     client = Client(send=out, interest=Interest(), badge_gap=0.2)
     task = asyncio.create_task(client.run())
     for n in range(1, 50):
-        client.offer(n, n, [])
+        client.offer(Frame(n, n, []))
         await asyncio.sleep(0.005)
     await asyncio.sleep(0.3)
     task.cancel()
@@ -55,14 +55,15 @@ async def test_a_burst_of_badge_changes_is_coalesced() -> None:
 async def test_entries_follow_interest_and_a_changed_row_replaces_its_older_version() -> None:
     out = Recorder()
     feed = Client(send=out, interest=Interest(feed=True))
-    feed.offer(1, 1, [entry(1), entry(2, level="debug")])
-    feed.offer(2, 0, [(entry(1)[0] | {"message": "resolved"}, json.dumps({"id": 1, "v": 2}))])
+    feed.offer(Frame(1, 1, [entry(1), entry(2, level="debug")]))
+    changed = (entry(1)[0] | {"message": "resolved"}, json.dumps({"id": 1, "v": 2}))
+    feed.offer(Frame(2, 0, [changed]))
     await drive(feed, 0.1)
     assert out.sent == [{"type": "entries", "seq": 2, "count": 0, "entries": [{"id": 1, "v": 2}]}]
 
     other = Recorder()
     order_page = Client(send=other, interest=Interest(order_id="ord_2"))
-    order_page.offer(1, 1, [entry(1), entry(3, order="ord_2")])
+    order_page.offer(Frame(1, 1, [entry(1), entry(3, order="ord_2")]))
     await drive(order_page, 0.1)
     assert [e["id"] for e in other.sent[0]["entries"]] == [3]
 
@@ -70,8 +71,8 @@ async def test_entries_follow_interest_and_a_changed_row_replaces_its_older_vers
 async def test_stale_changes_are_ignored() -> None:
     out = Recorder()
     client = Client(send=out, interest=Interest())
-    client.offer(5, 2, [])
-    client.offer(4, 9, [])
+    client.offer(Frame(5, 2, []))
+    client.offer(Frame(4, 9, []))
     await drive(client, 0.05)
     assert out.sent == [{"type": "badge", "seq": 5, "count": 2}]
 
@@ -81,10 +82,10 @@ async def test_a_slow_client_overflows_to_a_reload_without_blocking_offers() -> 
     out = Recorder(block=gate)
     client = Client(send=out, interest=Interest(feed=True), max_pending=10)
     task = asyncio.create_task(client.run())
-    client.offer(1, 1, [entry(0)])
+    client.offer(Frame(1, 1, [entry(0)]))
     await asyncio.sleep(0.01)  # the sender is now stuck in send()
     for n in range(1, 30):
-        client.offer(n + 1, 1, [entry(n)])  # returns at once although the browser is stuck
+        client.offer(Frame(n + 1, 1, [entry(n)]))  # returns at once: the browser is stuck
     gate.set()
     await asyncio.sleep(0.2)
     task.cancel()
@@ -111,3 +112,17 @@ class TestTokens:
         token, _ = mint(b"k", subject="alice", ttl=timedelta(minutes=5), now=NOW)
         with pytest.raises(InvalidTokenError, match=reason):
             verify(secret, mutate(token), now=now)
+
+
+async def test_clients_in_sync_share_one_message_per_frame() -> None:
+    frame = Frame(3, 1, [entry(1), entry(2)])
+    first, second = Recorder(), Recorder()
+    a = Client(send=first, interest=Interest(feed=True))
+    b = Client(send=second, interest=Interest(feed=True))
+    a.offer(frame)
+    b.offer(frame)
+    assert a._ready is b._ready is not None, "built once, shared"
+    await drive(a, 0.05)
+    await drive(b, 0.05)
+    assert first.sent == second.sent
+    assert [e["id"] for e in first.sent[0]["entries"]] == [1, 2]

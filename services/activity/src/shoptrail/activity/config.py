@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -44,6 +46,10 @@ class Settings(ServiceSettings):
         default=500, description="Missed entries replayed on reconnect; beyond it: reload."
     )
     ws_max_message_bytes: int = 4096
+    ws_implementation: Literal["websockets", "websockets-sansio"] = "websockets-sansio"
+    ws_compression: bool = Field(
+        default=False, description="permessage-deflate: fewer bytes, more memory and CPU."
+    )
     ws_messages_per_second: float = 2.0
     ws_burst: int = 10
 

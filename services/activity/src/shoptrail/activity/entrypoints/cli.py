@@ -134,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_config=None,
+            # Browsers only ever send pings here: small frames, a short queue, the
+            # sans-I/O implementation and no per-connection zlib state (permessage-deflate
+            # costs ~50 KB and CPU per connection) keep thousands of sockets cheap.
+            ws=settings.ws_implementation,
+            ws_max_size=settings.ws_max_message_bytes,
+            ws_max_queue=4,
+            ws_per_message_deflate=settings.ws_compression,
         )
         return 0
     if args.command == "migrate":

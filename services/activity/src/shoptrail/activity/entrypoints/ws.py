@@ -105,11 +105,12 @@ async def live(
         tasks = [
             asyncio.create_task(client.run()),
             asyncio.create_task(_receive(websocket, settings)),
-            asyncio.create_task(asyncio.sleep(max(lifetime, 0))),
         ]
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finished = done.pop()
-        if finished is tasks[2]:
+        done, _ = await asyncio.wait(
+            tasks, timeout=max(lifetime, 0), return_when=asyncio.FIRST_COMPLETED
+        )
+        finished = done.pop() if done else None
+        if finished is None:
             await websocket.close(code=TOKEN_INVALID, reason="token expired")
         elif isinstance(finished.exception(), PolicyViolationError):
             error = finished.exception()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Send = Callable[[str], Awaitable[None]]
+Encoded = tuple[dict[str, Any], str]
 
 
 @dataclass(frozen=True)
@@ -27,45 +28,80 @@ class Interest:
         return self.order_id is not None and entry["order_id"] == self.order_id
 
 
+class Frame:
+    """One broadcast: the change's entries, and each interest's message built once."""
+
+    def __init__(self, seq: int, count: int, entries: list[Encoded]) -> None:
+        self.seq, self.count, self.entries = seq, count, entries
+        self._messages: dict[Interest, str | None] = {}
+
+    def for_interest(self, interest: Interest) -> list[Encoded]:
+        return [(e, text) for e, text in self.entries if interest.wants(e)]
+
+    def message(self, interest: Interest) -> str | None:
+        """The shared message for clients that are in sync (None: only the badge changed)."""
+        if interest not in self._messages:
+            wanted = self.for_interest(interest)
+            self._messages[interest] = (
+                entries_message(self.seq, self.count, [text for _, text in wanted])
+                if wanted
+                else None
+            )
+        return self._messages[interest]
+
+
+def entries_message(seq: int, count: int, encoded: list[str]) -> str:
+    return f'{{"type":"entries","seq":{seq},"count":{count},"entries":[{",".join(encoded)}]}}'
+
+
+def badge_message(seq: int, count: int) -> str:
+    return f'{{"type":"badge","seq":{seq},"count":{count}}}'
+
+
 @dataclass(eq=False)  # one per connection: compared and hashed by identity
 class Client:
     """Pending updates for one connection, drained by its own sender task.
 
-    The hub only calls `offer()`, which never blocks: a slow browser's updates
-    pile up here, bounded by `max_pending`; past it the client is told to
-    reload instead. Pushes are coalesced: entries go out at most every
-    `entry_gap` seconds, badge-only changes at most every `badge_gap`.
+    The hub only calls `offer()`, which never blocks. A client in sync is
+    handed the frame's shared message; a slow one merges what piles up (a
+    changed row replaces its older version), bounded by `max_pending`, past
+    which it is told to reload. Badge-only changes go out at most every
+    `badge_gap` seconds; the hub already spaces frames.
     """
 
     send: Send
     interest: Interest
     seq: int = 0
     max_pending: int = 500
-    entry_gap: float = 0.05
     badge_gap: float = 0.25
     send_timeout: float = 10.0
+    _ready: str | None = None
     _entries: dict[int, str] = field(default_factory=dict)
     _count: int | None = None
-    _reload: bool = False
     _sent_count: int | None = None
+    _reload: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _last_send: float = 0.0
 
-    def offer(self, seq: int, count: int, entries: list[tuple[dict[str, Any], str]]) -> None:
-        """Queue a change (entries come with their JSON already encoded, once for all)."""
-        if seq <= self.seq:
+    def offer(self, frame: Frame) -> None:
+        """Queue a broadcast for this client."""
+        if frame.seq <= self.seq:
             return
-        self.seq = seq
-        self._count = count
-        for entry, encoded in entries:
-            if self.interest.wants(entry):
-                self._entries[entry["id"]] = encoded  # a changed row replaces its older version
-        if len(self._entries) > self.max_pending:
-            self.reload(seq, count)
+        self.seq, self._count = frame.seq, frame.count
+        if not self._reload:
+            if self._ready is None and not self._entries:
+                self._ready = frame.message(self.interest)
+            else:
+                self._merge_ready()
+                for entry, text in frame.for_interest(self.interest):
+                    self._entries[entry["id"]] = text
+            if len(self._entries) > self.max_pending:
+                self.reload(frame.seq, frame.count)
         self._wake.set()
 
     def reload(self, seq: int, count: int) -> None:
         self.seq, self._count, self._reload = max(seq, self.seq), count, True
+        self._ready = None
         self._entries.clear()
         self._wake.set()
 
@@ -74,29 +110,39 @@ class Client:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            gap = self.entry_gap if (self._entries or self._reload) else self.badge_gap
-            wait = self._last_send + gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if not (self._ready or self._entries or self._reload):
+                wait = self._last_send + self.badge_gap - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             message = self._take()
             if message is not None:
                 await asyncio.wait_for(self.send(message), self.send_timeout)
                 self._last_send = time.monotonic()
 
+    def _merge_ready(self) -> None:
+        """A shared message not yet sent is folded back into the pending entries."""
+        if self._ready is not None:
+            for entry in json.loads(self._ready)["entries"]:
+                self._entries[entry["id"]] = json.dumps(entry, separators=(",", ":"))
+            self._ready = None
+
     def _take(self) -> str | None:
-        head = f'"seq":{self.seq},"count":{self._count}'
         if self._reload:
             self._reload = False
             self._sent_count = self._count
-            return '{"type":"reload",' + head + "}"
+            return f'{{"type":"reload","seq":{self.seq},"count":{self._count}}}'
+        if self._ready is not None:
+            message, self._ready = self._ready, None
+            self._sent_count = self._count
+            return message
         if self._entries:
-            body = ",".join(self._entries.values())
+            message = entries_message(self.seq, self._count or 0, list(self._entries.values()))
             self._entries.clear()
             self._sent_count = self._count
-            return '{"type":"entries",' + head + ',"entries":[' + body + "]}"
+            return message
         if self._count is not None and self._count != self._sent_count:
             self._sent_count = self._count
-            return '{"type":"badge",' + head + "}"
+            return badge_message(self.seq, self._count)
         return None
 
     def hello(self, seq: int, count: int) -> str:

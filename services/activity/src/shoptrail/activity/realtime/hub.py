@@ -11,7 +11,7 @@ import asyncpg
 
 from shoptrail.activity.adapters.changes import Change, ChangeLog
 from shoptrail.activity.entrypoints.schemas import EntryOut
-from shoptrail.activity.realtime.client import Client
+from shoptrail.activity.realtime.client import Client, Frame
 
 log = logging.getLogger(__name__)
 CHANNEL = "activity_changes"
@@ -26,12 +26,19 @@ class Hub:
     """
 
     def __init__(
-        self, changes: ChangeLog, dsn: str, *, catch_up_limit: int = 500, poll: float = 5.0
+        self,
+        changes: ChangeLog,
+        dsn: str,
+        *,
+        catch_up_limit: int = 500,
+        poll: float = 5.0,
+        frame_interval: float = 0.05,
     ) -> None:
         self._changes = changes
         self._dsn = dsn
         self._catch_up_limit = catch_up_limit
         self._poll = poll
+        self._frame_interval = frame_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.clients: set[Client] = set()
@@ -61,6 +68,8 @@ class Hub:
                 await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
                 while not conn.is_closed():
                     await self._drain()
+                    # At most one frame per interval: a storm of commits becomes one message.
+                    await asyncio.sleep(self._frame_interval)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll)
                     self._wake.clear()
@@ -71,7 +80,7 @@ class Hub:
                     await conn.close()
 
     async def _drain(self) -> None:
-        while changes := await self._changes.since(self.seq):
+        while changes := await self._changes.since(self.seq, limit=5000):
             await self._broadcast(changes)
 
     async def _broadcast(self, changes: list[Change]) -> None:
@@ -82,9 +91,9 @@ class Hub:
                 client.reload(seq, self.count)
         else:
             ids = sorted({i for c in changes for i in c.entry_ids})
-            encoded = _encode(await self._changes.entries(ids))
+            frame = Frame(seq, self.count, _encode(await self._changes.entries(ids)))
             for client in list(self.clients):
-                client.offer(seq, self.count, encoded)
+                client.offer(frame)
         self.seq = seq
 
     async def catch_up(self, client: Client, since: int) -> None:
@@ -99,7 +108,8 @@ class Hub:
         if too_old or too_many or any(c.kind == "reload" for c in missed):
             client.reload(self.seq, self.count)
         else:
-            client.offer(self.seq, self.count, _encode(await self._changes.entries(sorted(ids))))
+            entries = _encode(await self._changes.entries(sorted(ids)))
+            client.offer(Frame(self.seq, self.count, entries))
 
 
 def _encode(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:

@@ -1,0 +1,184 @@
+"""Live push: publish-to-browser latency with many WebSocket clients, and memory per client.
+
+One real activity process consumes from real Kafka while BENCH_LIVE_RATE events/s
+(default 500) are published for BENCH_LIVE_SECONDS; N feed-subscribed WebSocket
+clients (1,000, then 2,000 and 5,000 to see where latency takes off) receive
+them. The in-run baseline is publish-to-database-commit, read from the log
+(the change's commit-time stamp minus the event's time).
+Targets: publish-to-client p99 < 150 ms; p99(client) - p99(commit) < 100 ms;
+memory per idle connection < 64 KB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from common import Row
+from infra import asyncpg_dsn, connection_info, free_port, fresh_database, namespace, service
+from websockets.asyncio.client import ClientConnection, connect
+
+from shoptrail.activity.adapters.migrate import migrate
+from shoptrail.activity.realtime.tokens import mint
+from shoptrail.events import new_event
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
+from shoptrail.events.publisher import EventPublisher, create_broker
+
+RATE = int(os.environ.get("BENCH_LIVE_RATE", "500"))
+SECONDS = float(os.environ.get("BENCH_LIVE_SECONDS", "10"))
+CLIENT_STEPS = [
+    int(n) for n in os.environ.get("BENCH_LIVE_CLIENTS", "1000,2000,5000").split(",") if n
+]
+SAMPLED = 50  # clients that parse every message; the rest read and drop
+ORIGIN = "http://bench.local"
+SECRET = "bench-ws-secret"  # noqa: S105 - a throwaway local secret
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100)[98] if len(samples) > 1 else float("nan")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def reader(conn: ClientConnection, samples: list[float] | None) -> None:
+    async for raw in conn:
+        if samples is None:
+            continue
+        now = time.time()
+        message = json.loads(raw)
+        for entry in message.get("entries", ()):
+            occurred = datetime.fromisoformat(entry["occurred_at"]).timestamp()
+            samples.append(now - occurred)
+
+
+async def open_clients(url: str, n: int, query: str) -> list[ClientConnection]:
+    token, _ = mint(SECRET.encode(), subject="bench", ttl=timedelta(hours=1), now=datetime.now(UTC))
+    conns: list[ClientConnection] = []
+    for start in range(0, n, 200):  # connect in waves, as browsers would over a few seconds
+        batch = [
+            connect(f"{url}?token={token}{query}", origin=ORIGIN, max_queue=64)  # type: ignore[arg-type]
+            for _ in range(min(200, n - start))
+        ]
+        conns.extend(await asyncio.gather(*batch))
+    return conns
+
+
+async def publish_steadily(bootstrap: str, topic: str, rate: int, seconds: float) -> int:
+    sent = 0
+    async with create_broker(bootstrap, client_id="bench-live") as broker:
+        publisher = EventPublisher(broker, topic)
+        started = time.monotonic()
+        tick = 0.02
+        while (elapsed := time.monotonic() - started) < seconds:
+            due = int(elapsed * rate) - sent
+            batch = [
+                new_event(
+                    OrderSubmissionFailed(
+                        order_id=f"ord_{sent + i}", provider="Printify", reason="x",
+                        attempt=1, max_attempts=3,
+                    )
+                    if (sent + i) % 10 == 0
+                    else OrderShipped.example(),
+                    source="/bench",
+                )
+                for i in range(max(due, 0))
+            ]  # fmt: skip
+            if batch:
+                await publisher.publish_all(batch)
+                sent += len(batch)
+            await asyncio.sleep(tick)
+    return sent
+
+
+async def commit_latency(dsn: str, since: datetime) -> list[float]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT extract(epoch FROM min(c.created_at) - l.occurred_at) AS seconds
+            FROM activity_changes c, unnest(c.entry_ids) AS e(id)
+            JOIN activity_log l ON l.id = e.id
+            WHERE l.occurred_at >= $1
+            GROUP BY l.id, l.occurred_at
+            """,
+            since,
+        )
+    finally:
+        await conn.close()
+    return [float(r["seconds"]) for r in rows]
+
+
+async def measure(clients: int, ws_url: str, bootstrap: str, topic: str, dsn: str) -> list[Row]:
+    samples: list[float] = []
+    conns = await open_clients(ws_url, clients, "&feed=1")
+    readers = [
+        asyncio.create_task(reader(c, samples if i < SAMPLED else None))
+        for i, c in enumerate(conns)
+    ]
+    await asyncio.sleep(1)
+    started = datetime.now(UTC)
+    sent = await publish_steadily(bootstrap, topic, RATE, SECONDS)
+    await asyncio.sleep(2)  # let the tail arrive
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    commits = await commit_latency(dsn, started)
+    ws_p99, db_p99 = p99(samples), p99(commits)
+    label = f"{clients:,} clients, {RATE} ev/s ({sent:,} events)"
+    return [
+        Row("live", f"publish→client p99 vs →commit p99, {label}", ws_p99, db_p99, "s/ev"),
+        Row("live", f"  p99 gap client−commit {clients:,} clients (<100ms)", ws_p99 - db_p99,
+            db_p99, "s/ev"),
+    ]  # fmt: skip
+
+
+async def run_async() -> list[Row]:
+    bootstrap, url = connection_info()
+    db = await fresh_database(url, "bench_activity_live")
+    await migrate(db)
+    ns = namespace()
+    topic = f"{ns}.fulfilment"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 3, 1)])
+    await admin.close()
+    port = free_port()
+    env = {
+        "ACTIVITY_DATABASE_URL": db, "ACTIVITY_KAFKA_BOOTSTRAP": bootstrap,
+        "ACTIVITY_TOPIC_PATTERN": rf"^{ns}\.[a-z]+$", "ACTIVITY_GROUP_ID": f"{ns}-activity",
+        "ACTIVITY_PORT": str(port), "ACTIVITY_WS_TOKEN_SECRET": SECRET,
+        "ACTIVITY_WS_ALLOWED_ORIGINS": ORIGIN, "ACTIVITY_BATCH_TIMEOUT_MS": "20",
+    }  # fmt: skip
+    ws_url = f"ws://127.0.0.1:{port}/ws"
+    rows: list[Row] = []
+    with service(["shoptrail-activity", "serve"], env, f"http://127.0.0.1:{port}/healthz") as pid:
+        # Warm up first (lazy imports, allocator arenas), then measure what 1,000 more cost.
+        warm = await open_clients(ws_url, 200, "")
+        await asyncio.sleep(2)
+        before = rss_kb(pid)
+        idle = await open_clients(ws_url, 1000, "")
+        await asyncio.sleep(2)
+        per_client = (rss_kb(pid) - before) * 1024 / len(idle)
+        await asyncio.gather(*(c.close() for c in idle + warm))
+        rows.append(Row("live", "memory per idle connection (<64 KB)", per_client, 65536, "B"))
+        for clients in CLIENT_STEPS:
+            print(f"[bench] live: {clients:,} clients…", flush=True)
+            rows += await measure(clients, ws_url, bootstrap, topic, asyncpg_dsn(db))
+            await asyncio.sleep(2)
+    return rows
+
+
+def run() -> list[Row]:
+    return asyncio.run(run_async())
