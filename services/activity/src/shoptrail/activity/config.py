@@ -24,7 +24,7 @@ class Settings(ServiceSettings):
     consume: bool = Field(default=True, description="Run the log consumer in this process.")
     topic_pattern: str = EVENT_TOPIC_PATTERN
     group_id: str = "shoptrail-activity"
-    batch_max_records: int = Field(default=500, ge=1)
+    batch_max_records: int = Field(default=2000, ge=1)
     batch_timeout_ms: int = Field(default=100, ge=1)
     metadata_max_age_ms: int = Field(
         default=30_000, description="How soon a new producer's topic is picked up."

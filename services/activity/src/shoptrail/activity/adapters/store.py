@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shoptrail.activity.domain.entries import LogEntry
@@ -171,8 +171,8 @@ def _args(change: Any) -> tuple[Any, ...]:
         d.get("customer_email"),
         d.get("total_amount"),
         d.get("currency"),
-        json.dumps(items) if items is not None else None,
-        json.dumps(address) if address is not None else None,
+        to_json(items).decode() if items is not None else None,
+        to_json(address).decode() if address is not None else None,
         d.get("provider"),
         d.get("provider_order_id"),
         d.get("carrier"),

@@ -29,8 +29,12 @@ class LogEntry:
     payload: dict[str, Any]
     correlation_id: str | None
     occurred_at: datetime
+    payload_text: str | None = None
+    """The payload as JSON, when the event already rendered it (cheaper than re-encoding)."""
 
     def payload_json(self) -> str:
+        if self.payload_text is not None:
+            return self.payload_text
         return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -47,6 +51,7 @@ def entry_from_event(event: Event[EventData]) -> LogEntry:
         payload=event.data.model_dump(mode="json"),
         correlation_id=event.correlationid,
         occurred_at=event.time,
+        payload_text=event.data.model_dump_json(),
     )
 
 
