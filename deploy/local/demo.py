@@ -35,6 +35,7 @@ STORIES: dict[str, Callable[[Shop, random.Random], Awaitable[dict[str, Any]]]] =
     "submission_gave_up": stories.submission_gave_up,
     "sync_failed": stories.sync_failed,
     "cart_abandoned": stories.cart_abandoned,
+    "checkout_left_blank": stories.checkout_left_blank,
     "cart_recovered": stories.cart_recovered,
     "bounce": stories.bounce,
     "partial_refund": stories.partial_refund,
@@ -45,7 +46,8 @@ WEIGHTS = {
     "submission_retried": 1.0,
     "submission_gave_up": 0.3,
     "sync_failed": 0.4,
-    "cart_abandoned": 2.0,
+    "cart_abandoned": 1.5,
+    "checkout_left_blank": 0.7,
     "cart_recovered": 0.8,
     "bounce": 0.5,
     "partial_refund": 0.5,
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prepare-only",
         action="store_true",
-        help="only set the sender, turn cart recovery on and sync products",
+        help="only set the sender, turn cart recovery on and stock the fake provider",
     )
     parser.add_argument("--summary", type=Path, help="write what each story did as JSON here")
     args = parser.parse_args(argv)

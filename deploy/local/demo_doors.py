@@ -175,7 +175,7 @@ class Shop:
     # --- the shop owner's admin actions -------------------------------------
 
     async def prepare(self) -> None:
-        """What a shop owner sets up once: sender, cart recovery on, products synced."""
+        """What a shop owner sets up once: sender, cart recovery on; the providers' products."""
         response = await self.http.put(
             f"{self.urls.notifier}/settings",
             headers=self._bearer("notifier"),
@@ -191,7 +191,6 @@ class Shop:
                 f"{self.urls.fake_provider}/_fake/products/{provider}", json=items
             )
             await self._check(response, "fake provider products")
-            await self.request_sync(provider)
         self.say("shop prepared: sender set, cart recovery on, provider catalogues stocked")
 
     async def request_sync(self, provider: ProviderName) -> int | None:

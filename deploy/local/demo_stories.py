@@ -130,7 +130,11 @@ async def submission_gave_up(shop: Shop, rng: random.Random) -> dict[str, Any]:
 
 
 async def sync_failed(shop: Shop, rng: random.Random) -> dict[str, Any]:
-    """A product sync fails at the provider; a later one succeeds."""
+    """A product sync fails at the provider; a later one succeeds (and resolves the error).
+
+    Syncs run one at a time (`shop.syncs`): the planned fault hits the next product
+    listing at either provider, so no other sync may be in flight.
+    """
     provider: ProviderName = rng.choice(("Printify", "Printful"))
     async with shop.syncs:
         await shop.plan_fault(
@@ -146,12 +150,19 @@ async def sync_failed(shop: Shop, rng: random.Random) -> dict[str, Any]:
 
 
 async def cart_abandoned(shop: Shop, rng: random.Random) -> dict[str, Any]:
-    """A checkout expires unpaid (sometimes before the customer typed an email)."""
-    buyer = customer(rng) if rng.random() < 0.8 else None
-    cart = checkout(rng, buyer)
+    """A checkout expires unpaid after the customer typed an email: a recovery email follows."""
+    cart = checkout(rng, customer(rng))
     await shop.stripe(senders.checkout_expired(cart))
     shop.say(f"checkout {cart.session_id[-8:]} expired ({_email(cart)})")
     return {"email": _email(cart), "session_id": cart.session_id}
+
+
+async def checkout_left_blank(shop: Shop, rng: random.Random) -> dict[str, Any]:
+    """A checkout expires before the customer typed anything: nobody to write to."""
+    cart = Checkout(customer=None, items=checkout(rng).items)
+    await shop.stripe(senders.checkout_expired(cart))
+    shop.say(f"checkout {cart.session_id[-8:]} expired with no email")
+    return {"session_id": cart.session_id}
 
 
 async def cart_recovered(shop: Shop, rng: random.Random) -> dict[str, Any]:

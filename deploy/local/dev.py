@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import asyncpg
 import httpx
@@ -482,12 +482,7 @@ async def _supervise(
 
     for process in long_running:
         await supervisor.start(process)
-    checked = [p for p in long_running if p.health]
-    results = await asyncio.gather(*(healthy(p) for p in checked))
-    for process, ok in zip(checked, results, strict=True):
-        if not ok:
-            say(f"{process.name} is NOT ANSWERING at {process.health} (see its log lines)")
-    if not all(results):
+    if not await _all_healthy(supervisor, [p for p in long_running if p.health], stop):
         return 1
 
     demo_args = ["--prepare-only"] if args.no_demo else list(args.demo_args)
@@ -514,16 +509,63 @@ async def _supervise(
             return 1
 
 
-def plan(paths: stack.Paths, ports: Ports) -> list[dict[str, object]]:
-    """What `make dev` would run, for tests and the curious."""
-    return [
-        {"name": p.name, "argv": list(p.argv), "service": p.service, "phase": phase}
-        for phase, group in (
-            ("migrate", migrations(paths, ports)),
-            ("run", processes(paths, ports)),
-        )
-        for p in group
-    ]
+async def _all_healthy(supervisor: Supervisor, checked: list[Process], stop: asyncio.Event) -> bool:
+    """Every process answers its health check; False as soon as one exits or never answers."""
+
+    async def check_all() -> list[bool]:
+        return list(await asyncio.gather(*(healthy(p) for p in checked)))
+
+    checks = asyncio.create_task(check_all())
+    exits = {asyncio.create_task(c.wait()): n for n, c in supervisor.children.items()}
+    stopper = asyncio.create_task(stop.wait())
+    waiting: list[asyncio.Task[Any]] = [checks, stopper, *exits]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task, name in exits.items():
+            if task.done():
+                say(f"!!! {name} exited with code {task.result()} while starting (see its lines)")
+                return False
+        if stopper.done():
+            return False
+        for process, ok in zip(checked, checks.result(), strict=True):
+            if not ok:
+                say(f"{process.name} is NOT ANSWERING at {process.health} (see its lines)")
+        return all(checks.result())
+    finally:
+        for task in waiting:
+            task.cancel()
+
+
+def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
+    """What `make dev` would run and where, for tests and the curious."""
+    return {
+        "processes": [
+            {
+                "name": p.name,
+                "argv": list(p.argv),
+                "service": p.service,
+                "phase": phase,
+                "env": p.env,
+            }
+            for phase, group in (
+                ("migrate", migrations(paths, ports)),
+                ("run", processes(paths, ports)),
+            )
+            for p in group
+        ],
+        "urls": {
+            "admin-ui": url(ports.admin_ui),
+            "ingest": url(ports.ingest),
+            "activity": url(ports.activity),
+            "fulfilment": url(ports.fulfilment),
+            "notifier": url(ports.notifier),
+            "mail": url(ports.mail_web),
+            "fake-provider": url(ports.fake_provider),
+        },
+        "smtp": f"127.0.0.1:{ports.smtp}",
+        "kafka": paths.bootstrap,
+        "postgres": paths.database_url,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
