@@ -28,6 +28,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "deploy" / "local" / "dev.py"
 DEMO = REPO / "deploy" / "local" / "demo.py"
+STACK = REPO / "deploy" / "local" / "stack.py"
 ACTIVITY_TOKEN = "dev-only-activity-token"  # DEV_SECRETS["activity_token"] in dev.py
 STORIES = ("delivered", "submission_retried", "sync_failed", "bounce", "cart_abandoned")
 """Every story but the ones that wait on minute-long timers (cart recovery, exhaustion)."""
@@ -118,6 +119,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
         yield running
     finally:
         running.stop()
+        # The private Kafka and PostgreSQL data (PostgreSQL's may live under /var/tmp).
+        subprocess.run([sys.executable, str(STACK), "reset"], env=env, check=False)
 
 
 @pytest.fixture(scope="module")
