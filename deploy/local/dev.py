@@ -1,9 +1,16 @@
-"""`make dev`: Kafka, PostgreSQL and every Shoptrail service on this machine.
+"""`make dev`: the whole shop on this machine, without Docker.
 
-Starts the infrastructure through the local launcher, then each service's own
-command, prefixes every log line with the service's name (on the terminal and
-in .local/logs/services.log), waits until all answer their health checks and
-prints where they are. Ctrl-C stops the services, then the infrastructure.
+In order: Kafka and PostgreSQL through the local launcher (stack.py); one
+database per service and the event topics; every service's migrations; an
+SMTP sink that keeps the emails (mailsink.py); the fake Printify/Printful API;
+every service's processes (`serve`, and `worker` for fulfilment and notifier);
+then the demo traffic generator (demo.py). Every process's output is prefixed
+with its name, on the terminal and in <state>/logs/services.log. Ctrl-C stops
+everything; a process that dies is reported and stops the rest.
+
+Ports: SHOPTRAIL_PORT_BASE (default 8000) moves every HTTP/SMTP port together
+(admin UI = base, ingest = base+1 … see `Ports`), so a second copy can run
+beside the first. Kafka and PostgreSQL ports come from stack.py's settings.
 """
 
 from __future__ import annotations
@@ -11,139 +18,581 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import asyncpg
 import httpx
 import stack
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy.engine import make_url
+
+HERE = Path(__file__).resolve().parent
+
+# --- the one table of development settings --------------------------------
+#
+# Values every service must agree on. Each contains "dev-only" (the placeholder
+# mark in shoptrail.kit.settings), so a service started with environment=prod
+# refuses them. Adjust here; demo.py signs its webhooks with the same values.
+
+DEV_SECRETS = {
+    "stripe_webhook_secret": "whsec_dev-only-stripe",
+    "printify_webhook_secret": "dev-only-printify-webhook",
+    "printful_webhook_secret_key": "dev-only-printful-webhook",
+    "email_webhook_secret": "whsec_dev-only-email-webhook",
+    "ingest_token": "dev-only-ingest-token",
+    "activity_token": "dev-only-activity-token",
+    "fulfilment_token": "dev-only-fulfilment-token",
+    "notifier_token": "dev-only-notifier-token",
+    "admin_ui_token": "dev-only-admin-ui-token",
+    "admin_ui_session_secret": "dev-only-admin-ui-session-secret",
+    "printify_api_token": "dev-only-printify-api-token",
+    "printful_api_token": "dev-only-printful-api-token",
+    "unsubscribe_secret": "dev-only-unsubscribe-secret",
+}
+
+ADMIN_LOGIN = ("admin", "shoptrail")
+"""The shop owner's dev account, passed to admin-ui as ADMIN_UI_ADMIN_USERNAME/_PASSWORD."""
 
 
 @dataclass(frozen=True)
-class Service:
+class Ports:
+    """Every HTTP and SMTP port, as offsets from one base (SHOPTRAIL_PORT_BASE)."""
+
+    base: int = 8000
+
+    @property
+    def admin_ui(self) -> int:
+        return self.base
+
+    @property
+    def ingest(self) -> int:
+        return self.base + 1
+
+    @property
+    def activity(self) -> int:
+        return self.base + 2
+
+    @property
+    def fulfilment(self) -> int:
+        return self.base + 3
+
+    @property
+    def notifier(self) -> int:
+        return self.base + 4
+
+    @property
+    def smtp(self) -> int:
+        return self.base + 24
+
+    @property
+    def mail_web(self) -> int:
+        return self.base + 25
+
+    @property
+    def fake_provider(self) -> int:
+        return self.base + 90
+
+    @staticmethod
+    def from_env() -> Ports:
+        return Ports(int(os.environ.get("SHOPTRAIL_PORT_BASE", "8000")))
+
+
+def url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def database_url(paths: stack.Paths, service: str) -> str:
+    """The service's own database on the local cluster: shoptrail_<service>."""
+    name = f"shoptrail_{service.replace('-', '_')}"
+    return make_url(paths.database_url).set(database=name).render_as_string(hide_password=False)
+
+
+DATABASES = ("activity", "fulfilment", "notifier")
+"""Services with state of their own (ingest and admin-ui keep none)."""
+
+
+def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str, str]]:
+    """Every service's settings for `make dev`, by service (see each service's config.py)."""
+    s = DEV_SECRETS
+    common = {"ENVIRONMENT": "dev", "KAFKA_BOOTSTRAP": paths.bootstrap, "LOG_LEVEL": "INFO"}
+    table: dict[str, dict[str, str]] = {
+        "ingest": {
+            "PORT": str(ports.ingest),
+            "SERVICE_TOKEN": s["ingest_token"],
+            "STRIPE_WEBHOOK_SECRETS": s["stripe_webhook_secret"],
+            "PRINTIFY_WEBHOOK_SECRET": s["printify_webhook_secret"],
+            "PRINTFUL_WEBHOOK_SECRET_KEY": s["printful_webhook_secret_key"],
+            "EMAIL_WEBHOOK_SECRETS": s["email_webhook_secret"],
+        },
+        "activity": {
+            "PORT": str(ports.activity),
+            "DATABASE_URL": database_url(paths, "activity"),
+            "SERVICE_TOKEN": s["activity_token"],
+            "METADATA_MAX_AGE_MS": "5000",
+        },
+        "fulfilment": {
+            "PORT": str(ports.fulfilment),
+            "DATABASE_URL": database_url(paths, "fulfilment"),
+            "SERVICE_TOKEN": s["fulfilment_token"],
+            "PRINTIFY_BASE_URL": url(ports.fake_provider),
+            "PRINTIFY_TOKEN": s["printify_api_token"],
+            "PRINTIFY_SHOP_ID": "4242",
+            "PRINTFUL_BASE_URL": url(ports.fake_provider),
+            "PRINTFUL_TOKEN": s["printful_api_token"],
+            # Short waits so a failed submission is retried while you watch.
+            "RETRY_BACKOFF_S": "3",
+            "RETRY_BACKOFF_MAX_S": "30",
+            "JOB_POLL_INTERVAL_S": "1",
+            "PROVIDER_TIMEOUT_S": "10",
+        },
+        "notifier": {
+            "PORT": str(ports.notifier),
+            "DATABASE_URL": database_url(paths, "notifier"),
+            "SERVICE_TOKEN": s["notifier_token"],
+            "PUBLIC_BASE_URL": url(ports.notifier),
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(ports.smtp),
+            "SMTP_SECURITY": "none",
+            "UNSUBSCRIBE_SECRET": s["unsubscribe_secret"],
+            # Recovery emails a few seconds (plus the minute tick) after a checkout expires.
+            "RECOVERY_DELAY": "PT10S",
+            "EMAIL_RETRY_WAIT_S": "1",
+        },
+        "admin-ui": {
+            "PORT": str(ports.admin_ui),
+            "SERVICE_TOKEN": s["admin_ui_token"],
+            "SESSION_SECRET": s["admin_ui_session_secret"],
+            "ADMIN_USERNAME": ADMIN_LOGIN[0],
+            "ADMIN_PASSWORD": ADMIN_LOGIN[1],
+            "ACTIVITY_URL": url(ports.activity),
+            "ACTIVITY_TOKEN": s["activity_token"],
+            "FULFILMENT_URL": url(ports.fulfilment),
+            "FULFILMENT_TOKEN": s["fulfilment_token"],
+            "NOTIFIER_URL": url(ports.notifier),
+            "NOTIFIER_TOKEN": s["notifier_token"],
+            "MAIL_URL": url(ports.mail_web),
+        },
+    }
+    prefixes = {name: name.upper().replace("-", "_") + "_" for name in table}
+    return {
+        name: {prefixes[name] + key: value for key, value in {**common, **settings}.items()}
+        for name, settings in table.items()
+    }
+
+
+# --- the processes ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running child: its log prefix, command, settings and health URL."""
+
     name: str
-    env_prefix: str
-    port: int
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    health: str | None = None
+
+    @property
+    def service(self) -> str | None:
+        """The Shoptrail service this runs (None for dev-only helpers)."""
+        program = self.argv[0]
+        return program.removeprefix("shoptrail-") if program.startswith("shoptrail-") else None
 
 
-SERVICES = (
-    Service("ingest", "INGEST_", 8001),
-    Service("activity", "ACTIVITY_", 8002),
-    Service("fulfilment", "FULFILMENT_", 8003),
-    Service("notifier", "NOTIFIER_", 8004),
-    Service("admin-ui", "ADMIN_UI_", 8000),
+def migrations(paths: stack.Paths, ports: Ports) -> list[Process]:
+    """One `migrate` per service with a database, run to completion before anything serves."""
+    env = service_environment(paths, ports)
+    return [
+        Process(f"{name}-migrate", (f"shoptrail-{name}", "migrate"), env[name])
+        for name in DATABASES
+    ]
+
+
+def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
+    """Everything `make dev` keeps running (the demo is added separately)."""
+    env = service_environment(paths, ports)
+    mail_dir = paths.state / "mail"
+    python = "python"
+    return [
+        Process(
+            "mail",
+            (
+                python,
+                str(HERE / "mailsink.py"),
+                "--smtp-port",
+                str(ports.smtp),
+                "--http-port",
+                str(ports.mail_web),
+                "--dir",
+                str(mail_dir),
+            ),
+            health=f"{url(ports.mail_web)}/healthz",
+        ),
+        Process(
+            "fake-provider",
+            ("shoptrail-fulfilment", "fake-provider", "--port", str(ports.fake_provider)),
+            health=f"{url(ports.fake_provider)}/_fake/orders",
+        ),
+        Process(
+            "ingest", ("shoptrail-ingest", "serve"), env["ingest"], f"{url(ports.ingest)}/healthz"
+        ),
+        Process(
+            "activity",
+            ("shoptrail-activity", "serve"),
+            env["activity"],
+            f"{url(ports.activity)}/readyz",
+        ),
+        Process(
+            "fulfilment",
+            ("shoptrail-fulfilment", "serve"),
+            env["fulfilment"],
+            f"{url(ports.fulfilment)}/healthz",
+        ),
+        Process("fulfilment-worker", ("shoptrail-fulfilment", "worker"), env["fulfilment"]),
+        Process(
+            "notifier",
+            ("shoptrail-notifier", "serve"),
+            env["notifier"],
+            f"{url(ports.notifier)}/healthz",
+        ),
+        Process("notifier-worker", ("shoptrail-notifier", "worker"), env["notifier"]),
+        Process(
+            "admin-ui",
+            ("shoptrail-admin-ui", "serve"),
+            env["admin-ui"],
+            f"{url(ports.admin_ui)}/healthz",
+        ),
+    ]
+
+
+def demo_process(ports: Ports, demo_args: Sequence[str]) -> Process:
+    return Process("demo", ("python", str(HERE / "demo.py"), *demo_args))
+
+
+# --- infrastructure the services expect -----------------------------------
+
+
+async def create_databases(paths: stack.Paths) -> None:
+    """CREATE DATABASE shoptrail_<service> for each service that keeps state (idempotent)."""
+    dsn = make_url(paths.database_url).set(drivername="postgresql")
+    admin = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        for service in DATABASES:
+            name = make_url(database_url(paths, service)).database
+            exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+                say(f"created database {name}")
+    finally:
+        await admin.close()
+
+
+EVENT_TOPICS = (
+    "shoptrail.ingest",
+    "shoptrail.fulfilment",
+    "shoptrail.notifier",
+    "shoptrail.activity",
 )
-COLOURS = ("36", "35", "33", "32", "34")
+TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
+"""Kept forever: `shoptrail-activity replay` rebuilds the log from the topics' beginning."""
 
 
-def service_env(service: Service, paths: stack.Paths) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            f"{service.env_prefix}ENVIRONMENT": "dev",
-            f"{service.env_prefix}KAFKA_BOOTSTRAP": paths.bootstrap,
-            f"{service.env_prefix}DATABASE_URL": paths.database_url,
-            f"{service.env_prefix}PORT": str(service.port),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
+async def create_topics(bootstrap: str, partitions: int = 3) -> None:
+    """The event topics and their dead-letter topics, before any consumer subscribes."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for base in EVENT_TOPICS for t in (base, f"{base}.dlq") if t not in existing]
+        if wanted:
+            new = [NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in wanted]
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+            say(f"created topics {', '.join(wanted)}")
+    finally:
+        await admin.close()
 
 
-async def pump(
-    name: str, colour: str, stream: asyncio.StreamReader, sink: TextIO, tty: bool
-) -> None:
-    """Copy a child's output line by line, prefixed with its name."""
-    width = max(len(s.name) for s in SERVICES)
-    while line := await stream.readline():
-        text = line.decode(errors="replace").rstrip()
-        sink.write(f"{name:>{width}} | {text}\n")
-        sink.flush()
-        prefix = f"\x1b[{colour}m{name:>{width}}\x1b[0m" if tty else f"{name:>{width}}"
-        print(f"{prefix} | {text}", flush=True)
+# --- running ----------------------------------------------------------------
 
 
-async def wait_healthy(service: Service, timeout: float = 60.0) -> bool:
-    url = f"http://127.0.0.1:{service.port}/healthz"
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+COLOURS = ("36", "35", "33", "32", "34", "31", "96", "95", "93", "92")
+
+
+class Supervisor:
+    """Starts children, prefixes their output, and stops them all."""
+
+    def __init__(self, sink: TextIO, width: int) -> None:
+        self.sink = sink
+        self.width = width
+        self.tty = sys.stdout.isatty()
+        self.children: dict[str, asyncio.subprocess.Process] = {}
+        self.pumps: list[asyncio.Task[None]] = []
+        self.bin_dir = Path(sys.executable).parent
+
+    def _argv(self, process: Process) -> list[str]:
+        program = (
+            sys.executable if process.argv[0] == "python" else str(self.bin_dir / process.argv[0])
+        )
+        return [program, *process.argv[1:]]
+
+    async def start(self, process: Process) -> asyncio.subprocess.Process:
+        child = await asyncio.create_subprocess_exec(
+            *self._argv(process),
+            env={**os.environ, **process.env, "PYTHONUNBUFFERED": "1"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.children[process.name] = child
+        assert child.stdout is not None
+        colour = COLOURS[len(self.children) % len(COLOURS)]
+        self.pumps.append(asyncio.create_task(self._pump(process.name, colour, child.stdout)))
+        return child
+
+    async def run_to_end(self, process: Process) -> int:
+        child = await self.start(process)
+        code = await child.wait()
+        del self.children[process.name]
+        return code
+
+    async def _pump(self, name: str, colour: str, stream: asyncio.StreamReader) -> None:
+        """Copy a child's output line by line, prefixed with its name."""
+        while line := await stream.readline():
+            text = line.decode(errors="replace").rstrip()
+            self.sink.write(f"{name:>{self.width}} | {text}\n")
+            self.sink.flush()
+            prefix = (
+                f"\x1b[{colour}m{name:>{self.width}}\x1b[0m"
+                if self.tty
+                else f"{name:>{self.width}}"
+            )
+            print(f"{prefix} | {text}", flush=True)
+
+    async def stop_all(self, timeout: float = 15.0) -> None:
+        """SIGTERM every child's process group, then SIGKILL whatever is left."""
+        running = {n: c for n, c in self.children.items() if c.returncode is None}
+        for child in running.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+        waits = [asyncio.create_task(c.wait()) for c in running.values()]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=timeout)
+            for name, child in running.items():
+                if child.returncode is None:
+                    say(f"{name} did not stop within {timeout:.0f}s; killing it")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(child.pid, signal.SIGKILL)
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        await asyncio.gather(*self.pumps, return_exceptions=True)
+
+
+async def healthy(process: Process, timeout: float = 90.0) -> bool:
+    assert process.health is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(int(timeout / 0.25)):
+        while loop.time() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code == 200:
+                if (await client.get(process.health)).status_code == 200:
                     return True
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.3)
     return False
 
 
-async def run(keep_infra: bool) -> int:
+def banner(paths: stack.Paths, ports: Ports, log_path: Path) -> str:
+    user, password = ADMIN_LOGIN
+    return "\n".join(
+        [
+            "",
+            "=" * 72,
+            f"  Shoptrail is up.  Admin UI: {url(ports.admin_ui)}   login: {user} / {password}",
+            "  (the dev account is ADMIN_LOGIN in deploy/local/dev.py)",
+            f"  Emails kept:  {url(ports.mail_web)}   (files in {paths.state / 'mail'})",
+            f"  Activity API: {url(ports.activity)}/docs  token: {DEV_SECRETS['activity_token']}",
+            f"  Webhooks:     {url(ports.ingest)}/webhooks/…   fake provider: "
+            f"{url(ports.fake_provider)}/docs",
+            f"  Kafka: {paths.bootstrap}   PostgreSQL: {paths.database_url}",
+            f"  All logs: {log_path}   Ctrl-C stops everything.",
+            "=" * 72,
+            "",
+        ]
+    )
+
+
+async def run(args: argparse.Namespace) -> int:
     paths = stack.paths_from_env()
+    ports = Ports.from_env()
     stack.postgres_up(paths)
     stack.kafka_up(paths)
-    bin_dir = Path(sys.executable).parent
+    await create_databases(paths)
+    await create_topics(paths.bootstrap)
+
     paths.logs.mkdir(parents=True, exist_ok=True)
     log_path = paths.logs / "services.log"
-    tty = sys.stdout.isatty()
-    children: list[asyncio.subprocess.Process] = []
-    pumps: list[asyncio.Task[None]] = []
+    long_running = processes(paths, ports)
+    width = max(len(p.name) for p in [*long_running, *migrations(paths, ports)])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     with log_path.open("a") as sink:
-        for service, colour in zip(SERVICES, COLOURS, strict=True):
-            proc = await asyncio.create_subprocess_exec(
-                str(bin_dir / f"shoptrail-{service.name}"),
-                "serve",
-                env=service_env(service, paths),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
+        supervisor = Supervisor(sink, width)
+        try:
+            return await _supervise(supervisor, args, paths, ports, long_running, stop, log_path)
+        finally:
+            say("stopping…")
+            await supervisor.stop_all()
+            if not args.keep_infra:
+                stack.kafka_down(paths)
+                stack.postgres_down(paths)
+            say("stopped")
+
+
+async def _supervise(
+    supervisor: Supervisor,
+    args: argparse.Namespace,
+    paths: stack.Paths,
+    ports: Ports,
+    long_running: list[Process],
+    stop: asyncio.Event,
+    log_path: Path,
+) -> int:
+    for migration in migrations(paths, ports):
+        if code := await supervisor.run_to_end(migration):
+            say(f"{migration.name} failed (exit {code}); see its lines above")
+            return 1
+        if stop.is_set():
+            return 0
+
+    for process in long_running:
+        await supervisor.start(process)
+    if not await _all_healthy(supervisor, [p for p in long_running if p.health], stop):
+        return 1
+
+    demo_args = ["--prepare-only"] if args.no_demo else list(args.demo_args)
+    demo = demo_process(ports, demo_args)
+    await supervisor.start(demo)
+    print(banner(paths, ports, log_path), flush=True)
+
+    watched = {
+        asyncio.create_task(child.wait()): name for name, child in supervisor.children.items()
+    }
+    stopper = asyncio.create_task(stop.wait())
+    while True:
+        done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            return 0
+        for task in done:
+            name = watched.pop(task)
+            code = task.result()
+            if name == "demo" and code == 0:
+                say("demo traffic finished; the shop keeps running (Ctrl-C stops)")
+                continue
+            say(f"!!! {name} exited with code {code} — stopping everything (log: {log_path})")
+            stopper.cancel()
+            return 1
+
+
+async def _all_healthy(supervisor: Supervisor, checked: list[Process], stop: asyncio.Event) -> bool:
+    """Every process answers its health check; False as soon as one exits or never answers."""
+
+    async def check_all() -> list[bool]:
+        return list(await asyncio.gather(*(healthy(p) for p in checked)))
+
+    checks = asyncio.create_task(check_all())
+    exits = {asyncio.create_task(c.wait()): n for n, c in supervisor.children.items()}
+    stopper = asyncio.create_task(stop.wait())
+    waiting: list[asyncio.Task[Any]] = [checks, stopper, *exits]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task, name in exits.items():
+            if task.done():
+                say(f"!!! {name} exited with code {task.result()} while starting (see its lines)")
+                return False
+        if stopper.done():
+            return False
+        for process, ok in zip(checked, checks.result(), strict=True):
+            if not ok:
+                say(f"{process.name} is NOT ANSWERING at {process.health} (see its lines)")
+        return all(checks.result())
+    finally:
+        for task in waiting:
+            task.cancel()
+
+
+def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
+    """What `make dev` would run and where, for tests and the curious."""
+    return {
+        "processes": [
+            {
+                "name": p.name,
+                "argv": list(p.argv),
+                "service": p.service,
+                "phase": phase,
+                "env": p.env,
+            }
+            for phase, group in (
+                ("migrate", migrations(paths, ports)),
+                ("run", processes(paths, ports)),
             )
-            children.append(proc)
-            assert proc.stdout is not None
-            pumps.append(asyncio.create_task(pump(service.name, colour, proc.stdout, sink, tty)))
-
-        healthy = await asyncio.gather(*(wait_healthy(s) for s in SERVICES))
-        for service, ok in zip(SERVICES, healthy, strict=True):
-            state = "up" if ok else "NOT ANSWERING (see its log lines above)"
-            print(f"[dev] {service.name:<10} http://127.0.0.1:{service.port}  {state}", flush=True)
-        print(
-            f"[dev] admin UI: http://127.0.0.1:8000   Kafka: {paths.bootstrap}   "
-            f"PostgreSQL: {paths.database_url}\n[dev] all logs: {log_path}   Ctrl-C stops.",
-            flush=True,
-        )
-
-        exited = [asyncio.create_task(child.wait()) for child in children]
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([stopper, *exited], return_when=asyncio.FIRST_COMPLETED)
-        print("[dev] stopping services…", flush=True)
-        for child in children:
-            if child.returncode is None:
-                child.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*exited), timeout=15)
-        for child in children:
-            if child.returncode is None:
-                child.kill()
-        await asyncio.gather(*pumps, return_exceptions=True)
-        stopper.cancel()
-
-    if not keep_infra:
-        stack.kafka_down(paths)
-        stack.postgres_down(paths)
-    return 0 if stop.is_set() else 1
+            for p in group
+        ],
+        "urls": {
+            "admin-ui": url(ports.admin_ui),
+            "ingest": url(ports.ingest),
+            "activity": url(ports.activity),
+            "fulfilment": url(ports.fulfilment),
+            "notifier": url(ports.notifier),
+            "mail": url(ports.mail_web),
+            "fake-provider": url(ports.fake_provider),
+        },
+        "smtp": f"127.0.0.1:{ports.smtp}",
+        "kafka": paths.bootstrap,
+        "postgres": paths.database_url,
+    }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="make dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit"
     )
-    args = parser.parse_args()
-    return asyncio.run(run(args.keep_infra))
+    parser.add_argument(
+        "--no-demo", action="store_true", help="configure the shop but send no demo traffic"
+    )
+    parser.add_argument(
+        "--plan", action="store_true", help="print the processes as JSON and exit (starts nothing)"
+    )
+    parser.add_argument(
+        "demo_args",
+        nargs=argparse.REMAINDER,
+        help="after --: arguments for demo.py (e.g. -- --rate 6 --duration 10m)",
+    )
+    args = parser.parse_args(argv)
+    if args.demo_args[:1] == ["--"]:
+        args.demo_args = args.demo_args[1:]
+    if args.plan:
+        print(json.dumps(plan(stack.paths_from_env(), Ports.from_env()), indent=2))
+        return 0
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""Inspect a dead-letter topic and put a fixed message back where it came from.
+
+A consumer that cannot read a message copies it to `<topic>.dlq` with the
+original coordinates and the reason in its headers (shoptrail.events.consuming),
+and the activity log shows an "Unreadable event" error. To resolve one:
+
+    python deploy/dlq.py list shoptrail.ingest             # what is there, and why
+    python deploy/dlq.py show shoptrail.ingest 0:12 > msg.json   # one message's body
+    $EDITOR msg.json                                        # fix it
+    python deploy/dlq.py republish shoptrail.ingest 0:12 --value-file msg.json
+
+`republish` refuses a body that is still not a valid Shoptrail event, sends it
+to the original topic with the original key (so it lands in the same order's
+partition) and headers, and marks it with `dlq-republished-from`. Consumers
+are idempotent on the event id, so republishing twice is harmless. Then
+resolve the error in the admin UI. Kafka: --bootstrap, else
+SHOPTRAIL_KAFKA_BOOTSTRAP, else 127.0.0.1:9092.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from shoptrail.events.codec import MalformedEventError, decode
+from shoptrail.events.consuming import DLQ_ERROR, DLQ_GROUP, DLQ_OFFSET, DLQ_PARTITION, DLQ_TOPIC
+from shoptrail.events.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
+
+REPUBLISHED_FROM = "dlq-republished-from"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message on a dead-letter topic."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def address(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def origin(self) -> str:
+        h = self.headers
+        return f"{h.get(DLQ_TOPIC, '?')} {h.get(DLQ_PARTITION, '?')}:{h.get(DLQ_OFFSET, '?')}"
+
+
+def _letter(record: object) -> DeadLetter:
+    headers = {
+        name: value.decode(errors="replace")
+        for name, value in getattr(record, "headers", None) or ()
+    }
+    return DeadLetter(
+        partition=getattr(record, "partition"),  # noqa: B009 - aiokafka's record is untyped
+        offset=getattr(record, "offset"),  # noqa: B009
+        key=getattr(record, "key"),  # noqa: B009
+        value=getattr(record, "value", None) or b"",
+        headers=headers,
+    )
+
+
+def _dlq_name(topic: str) -> str:
+    return topic if topic.endswith(DEAD_LETTER_SUFFIX) else dead_letter_topic(topic)
+
+
+async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
+    """Every message on the topic's dead-letter topic, oldest first per partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not assigned:
+            return []
+        consumer.assign(assigned)
+        ends = await consumer.end_offsets(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        letters: list[DeadLetter] = []
+        remaining = {tp for tp in assigned if ends[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, records in batch.items():
+                letters.extend(_letter(r) for r in records if r.offset < ends[tp])
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return sorted(letters, key=lambda d: (d.partition, d.offset))
+    finally:
+        await consumer.stop()
+
+
+async def read_one(bootstrap: str, topic: str, partition: int, offset: int) -> DeadLetter:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        if offset >= end:
+            raise SystemExit(f"{topic} partition {partition} has no offset {offset} (end: {end})")
+        consumer.seek(tp, offset)
+        record = await asyncio.wait_for(consumer.getone(tp), timeout=30)
+        return _letter(record)
+    finally:
+        await consumer.stop()
+
+
+async def republish(bootstrap: str, letter: DeadLetter, value: bytes, fallback_topic: str) -> str:
+    """Send `value` to the letter's original topic; returns where it went."""
+    target = letter.headers.get(DLQ_TOPIC) or fallback_topic
+    headers = [
+        (name, text.encode())
+        for name, text in letter.headers.items()
+        if not name.startswith("dlq-")
+    ]
+    source = f"{_dlq_name(target)}:{letter.address}"
+    headers.append((REPUBLISHED_FROM, source.encode()))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(target, value, key=letter.key, headers=headers)
+    finally:
+        await producer.stop()
+    return f"{target} partition {sent.partition} offset {sent.offset}"
+
+
+def _address(text: str) -> tuple[int, int]:
+    partition, _, offset = text.partition(":")
+    if not (partition.isdigit() and offset.isdigit()):
+        raise argparse.ArgumentTypeError("a message is named <partition>:<offset>, e.g. 0:12")
+    return int(partition), int(offset)
+
+
+async def run(args: argparse.Namespace) -> int:
+    dlq = _dlq_name(args.topic)
+    source = dlq.removesuffix(DEAD_LETTER_SUFFIX)
+    if args.command == "list":
+        letters = await read_all(args.bootstrap, dlq)
+        for d in letters:
+            print(
+                f"{d.address:>8}  from {d.origin}  group {d.headers.get(DLQ_GROUP, '?')}\n"
+                f"          {d.headers.get(DLQ_ERROR, '(no reason recorded)')[:200]}"
+            )
+        print(f"{len(letters)} message(s) on {dlq}")
+        return 0
+    letter = await read_one(args.bootstrap, dlq, *args.address)
+    if args.command == "show":
+        if args.headers:
+            print(json.dumps(letter.headers, indent=2), file=sys.stderr)
+        sys.stdout.write(letter.value.decode(errors="replace"))
+        return 0
+    value = args.value_file.read_bytes() if args.value_file else letter.value
+    try:
+        event = decode(value)
+    except MalformedEventError as exc:
+        print(f"refused: still not a valid event — {exc}", file=sys.stderr)
+        return 1
+    where = await republish(args.bootstrap, letter, value, source)
+    print(f"republished {event.type} {event.id} from {dlq} {letter.address} to {where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="dlq", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("SHOPTRAIL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        help="Kafka bootstrap servers",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="every dead letter of a topic, with its reason")
+    listing.add_argument("topic", help="the event topic (or its .dlq)")
+    show = sub.add_parser("show", help="print one dead letter's body (headers with --headers)")
+    show.add_argument("topic")
+    show.add_argument("address", type=_address, help="<partition>:<offset> on the .dlq topic")
+    show.add_argument("--headers", action="store_true", help="also print headers on stderr")
+    again = sub.add_parser("republish", help="send a (fixed) dead letter back to its topic")
+    again.add_argument("topic")
+    again.add_argument("address", type=_address, help="<partition>:<offset> on the .dlq topic")
+    again.add_argument(
+        "--value-file", type=Path, help="the fixed body (default: the dead letter as it is)"
+    )
+    return asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
