@@ -225,3 +225,27 @@ class TestIds:
         assert first != uuid7_for("stripe:evt_2", OCCURRED)
         assert first.version == 7
         assert int(first.hex[:12], 16) == int(OCCURRED.timestamp() * 1000)
+
+
+class TestFastPathAgreesWithTheCheckedPath:
+    """`decode` tries one pydantic-core pass first; it must never change the answer."""
+
+    @pytest.mark.parametrize("cls", ALL_TYPES, ids=_type_id)
+    def test_same_event_either_way(self, cls: type[EventData]) -> None:
+        from shoptrail.events.codec import _decode_checked, _decode_current
+
+        raw = encode(new_event(cls.example(), source="/s", time=OCCURRED))
+        fast = _decode_current(raw, REGISTRY)
+        assert fast is not None, "our own encoding takes the fast path"
+        assert fast == _decode_checked(raw, REGISTRY)
+
+    def test_a_nested_type_field_cannot_mislead_it(self) -> None:
+        body = json.loads(encode(new_event(OrderShipped.example(), source="/s")))
+        reordered = {"data": body.pop("data") | {"type": "sync.failed"}, **body}
+        event = decode(json.dumps(reordered, separators=(",", ":")))
+        assert event.type == "order.shipped"
+
+    def test_pretty_printed_and_older_messages_still_decode(self) -> None:
+        event = new_event(OrderShipped.example(), source="/s")
+        pretty = json.dumps(json.loads(encode(event)), indent=2)
+        assert decode(pretty) == event
