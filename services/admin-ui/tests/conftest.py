@@ -9,16 +9,19 @@ its own Kafka topic namespace.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from playwright.async_api import Browser, BrowserContext, async_playwright
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -28,10 +31,12 @@ from shoptrail.activity.config import Settings as ActivitySettings
 from shoptrail.activity.domain.entries import entry_from_event
 from shoptrail.admin_ui.bootstrap import create_app as create_admin
 from shoptrail.admin_ui.config import Settings as AdminSettings
-from shoptrail.admin_ui.devtools.harness import AdminClient, Story, log_in
+from shoptrail.admin_ui.devtools.browser import CHROMIUM_ARGS, Tab, open_tab
+from shoptrail.admin_ui.devtools.harness import AdminClient, ServeAdmin, Story, log_in
 from shoptrail.admin_ui.devtools.serving import free_port, serving
 from shoptrail.events import PRODUCERS, Event, EventData, topics
 from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.testing import NewTopicFactory
 
 TOKEN = "test-service-token"
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers HTTP there
@@ -101,8 +106,11 @@ def activity_settings(
         "metadata_max_age_ms": 1000,
         "batch_timeout_ms": 50,
     }
-    if "ws_allowed_origins" in ActivitySettings.model_fields:
+    port = free_port()
+    values["port"] = port
+    if "ws_allowed_origins" in ActivitySettings.model_fields:  # the live WebSocket is there
         values["ws_allowed_origins"] = f"http://127.0.0.1:{admin_port}"
+        values["ws_public_url"] = f"ws://127.0.0.1:{port}/ws"
     if namespace is not None:
         values |= {"topic_pattern": rf"^{namespace}\.[a-z]+$", "group_id": f"{namespace}-activity"}
     return ActivitySettings(**values)
@@ -114,7 +122,7 @@ async def running_activity(
 ) -> AsyncIterator[Activity]:
     engine = create_async_engine(settings.database_url)
     try:
-        async with serving(create_activity(settings)) as url:
+        async with serving(create_activity(settings), settings.port) as url:
             yield Activity(url, engine, settings.kafka_bootstrap, namespace)
     finally:
         await engine.dispose()
@@ -168,9 +176,6 @@ def admin_settings(activity_url: str, **overrides: Any) -> AdminSettings:
     return AdminSettings(**(values | overrides))
 
 
-ServeAdmin = Callable[..., Awaitable[str]]
-
-
 @pytest.fixture
 async def serve_admin(admin_port: int) -> AsyncIterator[ServeAdmin]:
     """Starts the admin UI on `admin_port` against the given services; returns its URL."""
@@ -200,3 +205,86 @@ async def client(admin: str) -> AsyncIterator[AdminClient]:
 def story() -> Story:
     """Events starting two hours ago (so "today" and "2 hours ago" read as such)."""
     return Story(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+
+
+@pytest.fixture
+async def fulfilment(
+    postgres_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> AsyncIterator[str]:
+    """The real fulfilment service (HTTP actions; no worker runs, so queued jobs stay queued)."""
+    from shoptrail.fulfilment.adapters.migrations.run import migrate
+    from shoptrail.fulfilment.bootstrap import create_app
+    from shoptrail.fulfilment.devtools.harness import settings_for_test
+
+    async with fresh_database(postgres_url) as url:
+        settings = settings_for_test(
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            ingest=await new_topic("ingest"),
+            fulfilment=await new_topic("fulfilment"),
+            provider_url=NOWHERE,
+            service_token=TOKEN,
+        )
+        await migrate(settings.database_url, settings.psycopg_conninfo)
+        async with serving(create_app(settings)) as served:
+            yield served
+
+
+@pytest.fixture
+async def notifier(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[str]:
+    """The real notifier's settings API (its consumers are not needed here)."""
+    from shoptrail.notifier.adapters.migrations import migrate
+    from shoptrail.notifier.bootstrap import create_app
+    from shoptrail.notifier.config import Settings as NotifierSettings
+
+    async with fresh_database(postgres_url) as url:
+        await migrate(url)
+        settings = NotifierSettings(
+            environment="test",
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            service_token=SecretStr(TOKEN),
+        )
+        async with serving(create_app(settings, run_consumers=False)) as served:
+            yield served
+
+
+# ---- the browser ----------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALLED = CHROMIUM.exists()
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM_INSTALLED:
+        pytest.fail("Chromium is missing (Debian: apt-get install -y chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile (no cookies) per test."""
+    made = await browser.new_context(viewport={"width": 1200, "height": 900})
+    made.set_default_timeout(15_000)
+    yield made
+    await made.close()
+
+
+@pytest.fixture
+async def tab(context: BrowserContext) -> Tab:
+    return await open_tab(context)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (`test-artifacts/`, ignored by git)."""
+    folder = REPO / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -39,7 +39,7 @@ class TestAccounts:
 
     def test_a_plain_text_password_is_refused_as_configuration(self) -> None:
         with pytest.raises(ValidationError, match="argon2"):
-            Settings(environment="test", admins="alice:hunter2")  # type: ignore[arg-type]
+            Settings(environment="test", admins="alice:hunter2")
 
     def test_the_dev_account_works_in_dev(self) -> None:
         assert authenticate(Settings().admins, "admin", DEV_PASSWORD) == "admin"
@@ -57,7 +57,7 @@ class TestAccounts:
                 fulfilment_token=SecretStr("f" * 40),
                 notifier_token=SecretStr("n" * 40),
                 service_token=SecretStr("t" * 40),
-                admins=f"{real},admin:{hash_password(DEV_PASSWORD)}",  # type: ignore[arg-type]
+                admins=f"{real},admin:{hash_password(DEV_PASSWORD)}",
             )
 
     def test_prod_starts_with_real_secrets(self) -> None:
@@ -68,7 +68,7 @@ class TestAccounts:
             fulfilment_token=SecretStr("f" * 40),
             notifier_token=SecretStr("n" * 40),
             service_token=SecretStr("t" * 40),
-            admins=f"owner:{hash_password('a real long password')}",  # type: ignore[arg-type]
+            admins=f"owner:{hash_password('a real long password')}",
         )
         assert settings.cookies_secure
 

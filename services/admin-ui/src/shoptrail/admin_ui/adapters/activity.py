@@ -62,6 +62,8 @@ class ActivityClient:
         response = await self._get(f"/api/orders/{quote(order_id, safe='')}/timeline")
         return [Entry.model_validate(e) for e in response.json()]
 
-    async def live_token(self) -> LiveToken:
-        response = await call(self._client, SERVICE, "POST", "/api/ws-tokens")
+    async def live_token(self, subject: str) -> LiveToken:
+        response = await call(
+            self._client, SERVICE, "POST", "/api/ws-tokens", json={"subject": subject}
+        )
         return LiveToken.model_validate(response.json())

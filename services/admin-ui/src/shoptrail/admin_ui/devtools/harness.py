@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,6 +23,9 @@ from shoptrail.events.fulfilment import (
 )
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.events.notifier import OrderConfirmationSent
+
+ServeAdmin = Callable[..., Awaitable[str]]
+"""`await serve_admin(activity, **settings)` starts the admin UI in front of it; its URL."""
 
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 

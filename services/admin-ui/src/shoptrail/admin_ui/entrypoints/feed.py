@@ -79,11 +79,14 @@ async def _row_response(
 ) -> Response:
     """The re-rendered row for the page's script, else back to the feed with a notice."""
     if wants_fragment(request):
-        entry = await services.activity.entry(entry_id)
+        entry, count = await asyncio.gather(
+            services.activity.entry(entry_id), services.activity.attention_count()
+        )
         html = render_fragment(
             request, "_entry_rows.html", entries=[entry], notices={entry.id: notice}, back=next
         )
-        return HTMLResponse(html)
+        # The badge follows at once, even before (or without) the live socket's word.
+        return HTMLResponse(html, headers={"X-Attention-Count": str(count)})
     flash(request, notice)
     return back_to(next)
 

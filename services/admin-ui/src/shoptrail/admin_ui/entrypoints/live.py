@@ -13,10 +13,10 @@ router = APIRouter(prefix="/admin", tags=["live"])
 
 
 @router.get("/live-token")
-async def live_token(services: ServicesDep, _: UserDep) -> JSONResponse:
+async def live_token(services: ServicesDep, user: UserDep) -> JSONResponse:
     """A short-lived token minted by the activity service, fetched before every (re)connect."""
     try:
-        token = await services.activity.live_token()
+        token = await services.activity.live_token(user)
     except NotFoundError:
         return JSONResponse({"detail": "live updates are not available"}, status_code=503)
     return JSONResponse(

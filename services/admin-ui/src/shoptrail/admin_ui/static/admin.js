@@ -53,6 +53,8 @@
         credentials: "same-origin",
       });
       if (!response.ok) throw new Error(`${form.action}: ${response.status}`);
+      const count = response.headers.get("X-Attention-Count");
+      if (count !== null) showAttentionCount(Number(count));
       const replacement = fragment(await response.text()).querySelector("li.entry");
       if (row && replacement) row.replaceWith(replacement);
     } catch (error) {
@@ -163,11 +165,15 @@
 
   // ---- the order page: Refresh and live updates replace the changing parts -----
 
-  const orderLive = document.getElementById("order-live");
+  const orderLive = document.getElementById("order-activity");
 
+  /** Replace the order's summary and Activity card with fresh ones (same ids). */
   async function refreshOrder() {
     const fresh = await getHtml(orderLive.dataset.refreshUrl);
-    orderLive.replaceChildren(fresh);
+    for (const part of fresh.querySelectorAll("[id]")) {
+      const current = document.getElementById(part.id);
+      if (current && part.parentNode === fresh) current.replaceChildren(...part.childNodes);
+    }
   }
 
   document.addEventListener("click", (event) => {
@@ -180,7 +186,7 @@
   // ---- the WebSocket to the activity service ----------------------------------
 
   const liveState = document.getElementById("live-state");
-  let lastSeq = 0;
+  let lastSeq = null; // none yet: the first hello tells us where the stream is
   let retryDelay = 1000;
   let freshTokenTried = false;
 
@@ -191,7 +197,8 @@
   }
 
   function onMessage(message) {
-    if (typeof message.seq !== "number" || message.seq < lastSeq) return; // stale
+    if (typeof message.seq !== "number") return;
+    if (lastSeq !== null && message.seq < lastSeq) return; // stale: we have seen newer
     lastSeq = message.seq;
     if (typeof message.count === "number") showAttentionCount(message.count);
     if (mode === "feed" && feedList) {
@@ -205,8 +212,8 @@
     }
   }
 
-  function reconnectLater() {
-    setLiveState("retrying", "Reconnecting…");
+  function reconnectLater(quietly = false) {
+    if (!quietly) setLiveState("retrying", "Reconnecting…");
     const delay = retryDelay * (0.75 + Math.random() / 2);
     retryDelay = Math.min(retryDelay * 2, 30000);
     setTimeout(connect, delay);
@@ -220,12 +227,14 @@
         credentials: "same-origin",
       });
       if (response.status === 401) return window.location.reload();
+      if (response.status === 503) setLiveState("off", "Live updates unavailable");
       if (!response.ok) throw new Error(`live-token: ${response.status}`);
       ticket = await response.json();
     } catch (error) {
-      return reconnectLater();
+      return reconnectLater(liveState?.dataset.state === "off");
     }
-    const params = new URLSearchParams({ token: ticket.token, since: String(lastSeq) });
+    const params = new URLSearchParams({ token: ticket.token });
+    if (lastSeq !== null) params.set("since", String(lastSeq)); // replay what we missed
     if (mode === "feed") params.set("feed", "1");
     if (mode === "order") params.set("order", body.dataset.orderId);
     const socket = new WebSocket(`${ticket.url}?${params}`);
