@@ -89,6 +89,9 @@ async def test_feed_filters_search_and_pages(
     await expect(page.locator("#attention-badge")).to_have_text(", needs attention: 2")
     await expect(page.get_by_role("link", name="Activity , needs attention: 2")).to_be_visible()
     await page.screenshot(path=str(artifacts / "activity-feed.png"), full_page=False)
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.screenshot(path=str(artifacts / "activity-feed-phone.png"), full_page=False)
+    await page.set_viewport_size({"width": 1200, "height": 900})
 
     await page.get_by_role("link", name="Older →").click()
     await expect(feed).to_have_count(18)  # 68 entries: 50 + 18

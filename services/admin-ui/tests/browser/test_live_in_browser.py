@@ -48,7 +48,7 @@ async def test_an_error_appears_live_and_resolving_it_in_another_tab_lowers_the_
 
     second = await open_tab(context)
     await second.page.goto(f"{admin}/admin/activity?tab=attention")
-    await second.page.get_by_role("button", name="Resolve").click()
+    await second.page.get_by_role("button", name="Resolve", exact=True).click()
     await expect(second.page.locator(".notice")).to_have_text("Resolved")
 
     await expect(badge).to_be_hidden(timeout=LIVE)

@@ -70,8 +70,9 @@
   let newestId = Number(body.dataset.newestId || 0);
   let waiting = []; // new rows held back while the reader is elsewhere on the page
 
+  /** On the first page with the top of the list in view: new rows can go in without a jump. */
   function readerAtTop() {
-    return body.dataset.firstPage === "true" && window.scrollY < (feedList?.offsetTop ?? 0);
+    return body.dataset.firstPage === "true" && feedList.getBoundingClientRect().top >= 0;
   }
 
   function rowsOnScreen() {
