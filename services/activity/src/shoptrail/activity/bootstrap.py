@@ -9,19 +9,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
+from shoptrail.activity.adapters.changes import ChangeLog
 from shoptrail.activity.adapters.kafka import subscribe_log_consumer
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.queries import LogQueries
 from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
+from shoptrail.activity.entrypoints import ws
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
+from shoptrail.activity.realtime.hub import Hub
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import service_token_guard
 
@@ -37,11 +40,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     if settings.consume:
         subscribe_log_consumer(broker, settings, store=PostgresLogStore(engine), metrics=metrics)
+    dsn = make_url(settings.database_url).set(drivername="postgresql")
+    hub = Hub(
+        ChangeLog(engine),
+        dsn.render_as_string(hide_password=False),
+        catch_up_limit=settings.ws_catch_up_limit,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await migrate(settings.database_url)
+        await hub.start()
         if settings.consume:
             await broker.start()
         pruner = asyncio.create_task(
@@ -56,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner
             await broker.stop()
+            await hub.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -68,7 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)
     app.state.resolutions = Resolutions(engine)
-    app.include_router(router, dependencies=[Depends(service_token_guard(settings.service_token))])
+    guard = [Depends(service_token_guard(settings.service_token))]
+    app.include_router(router, dependencies=guard)
+    app.include_router(ws.tokens, dependencies=guard)
+    app.include_router(ws.router)
+    app.state.hub = hub
 
     @app.get("/healthz", tags=["operations"])
     async def health() -> dict[str, str]:

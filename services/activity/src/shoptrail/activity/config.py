@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shoptrail.events.topics import EVENT_TOPIC_PATTERN
-from shoptrail.kit.settings import ServiceSettings
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -30,3 +30,27 @@ class Settings(ServiceSettings):
 
     retention_days: int = Field(default=90, ge=1)
     prune_hour_utc: int = Field(default=3, ge=0, le=23)
+
+    ws_token_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-ws-token-secret")
+    ws_token_ttl_seconds: int = Field(default=300, ge=1)
+    ws_allowed_origins: str = Field(
+        default="http://127.0.0.1:8000,http://localhost:8000",
+        description="Comma-separated browser origins allowed to open the live WebSocket.",
+    )
+    ws_public_url: str | None = Field(
+        default=None, description="The WebSocket URL browsers use (default: ws://host:port/ws)."
+    )
+    ws_catch_up_limit: int = Field(
+        default=500, description="Missed entries replayed on reconnect; beyond it: reload."
+    )
+    ws_max_message_bytes: int = 4096
+    ws_messages_per_second: float = 2.0
+    ws_burst: int = 10
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip() for o in self.ws_allowed_origins.split(",") if o.strip())
+
+    @property
+    def live_url(self) -> str:
+        return self.ws_public_url or f"ws://{self.host}:{self.port}/ws"

@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 PRUNE_LOCK = zlib.crc32(b"shoptrail-activity-prune")
 
+CHANGES_KEPT = timedelta(days=1)
+"""A browser away longer than this reloads instead of catching up."""
+PRUNE_CHANGES = "DELETE FROM activity_changes WHERE created_at < :cutoff"
+
 PRUNE_BATCH = """
 DELETE FROM activity_log
 WHERE id IN (
@@ -41,6 +45,8 @@ async def prune(
                 await conn.commit()
                 deleted += result.rowcount
                 if result.rowcount < batch:
+                    await conn.execute(text(PRUNE_CHANGES), {"cutoff": now - CHANGES_KEPT})
+                    await conn.commit()
                     return deleted
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PRUNE_LOCK})

@@ -7,11 +7,11 @@ import re
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shoptrail.activity.adapters.store import LogTables
+from shoptrail.activity.adapters.store import LogTables, record_change
 
 LIVE = LogTables()
-REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild")
-PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous")
+REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild", live=False)
+PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous", live=False)
 PAIRS = ((LIVE.log, REBUILD.log, PREVIOUS.log), (LIVE.orders, REBUILD.orders, PREVIOUS.orders))
 
 
@@ -69,6 +69,8 @@ async def swap(conn: AsyncConnection) -> None:
         )
     )
     await conn.execute(text(f"SELECT activity_counts_attach('{LIVE.log}')"))
+    # Entry ids changed: every connected browser must reload, not patch rows.
+    await record_change(conn, [], kind="reload")
 
 
 def _previous_name(name: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.queries import NEEDS_ATTENTION, entry_dict, filter_clause
+from shoptrail.activity.adapters.store import record_change
 from shoptrail.activity.adapters.tables import activity_log
 from shoptrail.activity.domain.feed import ATTENTION_LEVELS, FeedFilter, Tab
 
@@ -45,6 +46,7 @@ class Resolutions:
                         .returning(*t.c)
                     )
                 ).one()
+                await record_change(conn, [entry_id])
         return entry_dict(row)
 
     async def resolve_matching(self, f: FeedFilter, *, note: str | None) -> list[int]:
@@ -63,4 +65,7 @@ class Resolutions:
             .returning(t.c.id)
         )
         async with self.engine.begin() as conn:
-            return list((await conn.scalars(stmt)).all())
+            ids = list((await conn.scalars(stmt)).all())
+            if ids:
+                await record_change(conn, ids)
+            return ids

@@ -21,6 +21,8 @@ class LogTables:
 
     log: str = "activity_log"
     orders: str = "orders"
+    live: bool = True
+    """Live tables announce their changes to connected browsers; rebuild tables do not."""
 
 
 INSERT_ENTRIES = """
@@ -138,11 +140,23 @@ async def write_entries(
                 resolution_note(""),
             )
             resolved.extend(row["id"] for row in rows)
+    inserted_ids = [ids[e.event_id] for e in new]
+    if tables.live and (inserted_ids or resolved):
+        await record_change(conn, inserted_ids + resolved)
     return WriteResult(
-        inserted_ids=[ids[e.event_id] for e in new],
+        inserted_ids=inserted_ids,
         duplicates=len(entries) - len(new),
         resolved_ids=resolved,
     )
+
+
+async def record_change(conn: AsyncConnection, entry_ids: list[int], kind: str = "entries") -> int:
+    """Number this transaction's change and announce it on commit (call it last)."""
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    seq: int = await raw.fetchval(
+        "SELECT activity_record_change($1, $2::bigint[])", kind, entry_ids
+    )
+    return seq
 
 
 def _args(change: Any) -> tuple[Any, ...]:

@@ -1,0 +1,59 @@
+"""Reading numbered changes and the entries they touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shoptrail.activity.adapters.queries import LogQueries, entry_dict
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    kind: str
+    entry_ids: list[int]
+
+
+@dataclass
+class ChangeLog:
+    engine: AsyncEngine
+
+    async def latest(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(
+                await conn.scalar(text("SELECT coalesce(max(seq), 0) FROM activity_changes")) or 0
+            )
+
+    async def oldest(self) -> int | None:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(text("SELECT min(seq) FROM activity_changes"))
+        return int(value) if value is not None else None
+
+    async def since(self, seq: int, *, limit: int = 1000) -> list[Change]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT seq, kind, entry_ids FROM activity_changes "
+                    "WHERE seq > :seq ORDER BY seq LIMIT :limit"
+                ),
+                {"seq": seq, "limit": limit},
+            )
+            return [Change(r.seq, r.kind, list(r.entry_ids)) for r in rows.all()]
+
+    async def entries(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Current state of these entries (a resolve changed some since they were logged)."""
+        if not ids:
+            return []
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT * FROM activity_log WHERE id = ANY(:ids) ORDER BY occurred_at, id"),
+                {"ids": ids},
+            )
+            return [entry_dict(r) for r in rows.all()]
+
+    async def attention_count(self) -> int:
+        return await LogQueries(self.engine).attention_count()

@@ -1,0 +1,1 @@
+"""Live push to browsers: badge counts and feed entries over WebSockets."""

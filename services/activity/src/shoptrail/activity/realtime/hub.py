@@ -1,0 +1,107 @@
+"""One per replica: hears committed changes from any replica and fans them out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from shoptrail.activity.adapters.changes import Change, ChangeLog
+from shoptrail.activity.entrypoints.schemas import EntryOut
+from shoptrail.activity.realtime.client import Client
+
+log = logging.getLogger(__name__)
+CHANNEL = "activity_changes"
+
+
+class Hub:
+    """LISTENs for change numbers; reads each change once; offers it to every client.
+
+    A notification only wakes the hub: what it sends is read from the change
+    log by sequence number, so a missed notification (a dropped listener
+    connection) is caught up by the next one or by the periodic poll.
+    """
+
+    def __init__(
+        self, changes: ChangeLog, dsn: str, *, catch_up_limit: int = 500, poll: float = 5.0
+    ) -> None:
+        self._changes = changes
+        self._dsn = dsn
+        self._catch_up_limit = catch_up_limit
+        self._poll = poll
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.clients: set[Client] = set()
+        self.seq = 0
+        self.count = 0
+
+    async def start(self) -> None:
+        self.seq = await self._changes.latest()
+        self.count = await self._changes.attention_count()
+        self._task = asyncio.create_task(self._listen(), name="activity-hub")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn)
+            except (OSError, asyncpg.PostgresError):
+                log.warning("live updates: cannot reach PostgreSQL; retrying", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            try:
+                await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                while not conn.is_closed():
+                    await self._drain()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                    self._wake.clear()
+            except (OSError, asyncpg.PostgresError):
+                log.warning("live updates: listener connection lost; reconnecting", exc_info=True)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _drain(self) -> None:
+        while changes := await self._changes.since(self.seq):
+            await self._broadcast(changes)
+
+    async def _broadcast(self, changes: list[Change]) -> None:
+        seq = changes[-1].seq
+        self.count = await self._changes.attention_count()
+        if any(c.kind == "reload" for c in changes):
+            for client in list(self.clients):
+                client.reload(seq, self.count)
+        else:
+            ids = sorted({i for c in changes for i in c.entry_ids})
+            encoded = _encode(await self._changes.entries(ids))
+            for client in list(self.clients):
+                client.offer(seq, self.count, encoded)
+        self.seq = seq
+
+    async def catch_up(self, client: Client, since: int) -> None:
+        """Offer a reconnecting client what it missed since `since`, or tell it to reload."""
+        if since >= self.seq:
+            return
+        oldest = await self._changes.oldest()
+        missed = await self._changes.since(since, limit=self._catch_up_limit + 1)
+        ids = {i for c in missed for i in c.entry_ids}
+        too_old = oldest is None or since < oldest - 1
+        too_many = len(missed) > self._catch_up_limit or len(ids) > self._catch_up_limit
+        if too_old or too_many or any(c.kind == "reload" for c in missed):
+            client.reload(self.seq, self.count)
+        else:
+            client.offer(self.seq, self.count, _encode(await self._changes.entries(sorted(ids))))
+
+
+def _encode(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """Each entry as JSON once, shared by every client's message."""
+    return [(e, EntryOut.model_validate(e).model_dump_json()) for e in entries]

@@ -1,0 +1,262 @@
+"""Live badge and feed over WebSockets, across two replicas, on real Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from shoptrail.activity.realtime.tokens import mint
+from shoptrail.events import new_event
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+ORIGIN = "http://admin.test"
+SECRET = "test-ws-secret"
+TOKEN = "test-service-token"
+
+
+@dataclass
+class Replica:
+    http: str
+    ws: str
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _replica(env: dict[str, str]) -> Iterator[Replica]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["shoptrail-activity", "serve"],
+        env=os.environ | env | {"ACTIVITY_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("replica did not become ready")
+        yield Replica(base, f"ws://127.0.0.1:{port}/ws")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def replicas(
+    engine: AsyncEngine, database_url: str, namespace: Any
+) -> Iterator[tuple[Replica, Replica]]:
+    """Two activity processes: one database, one consumer group, partitions split between them."""
+    env = {
+        "ACTIVITY_ENVIRONMENT": "test",
+        "ACTIVITY_DATABASE_URL": database_url,
+        "ACTIVITY_KAFKA_BOOTSTRAP": namespace.bootstrap,
+        "ACTIVITY_TOPIC_PATTERN": namespace.pattern,
+        "ACTIVITY_GROUP_ID": f"{namespace.name}-activity",
+        "ACTIVITY_METADATA_MAX_AGE_MS": "1000",
+        "ACTIVITY_BATCH_TIMEOUT_MS": "20",
+        "ACTIVITY_SERVICE_TOKEN": TOKEN,
+        "ACTIVITY_WS_TOKEN_SECRET": SECRET,
+        "ACTIVITY_WS_ALLOWED_ORIGINS": ORIGIN,
+        "ACTIVITY_WS_CATCH_UP_LIMIT": "5",
+    }
+    with _replica(env) as a, _replica(env) as b:
+        yield a, b
+
+
+def live_token(ttl: float = 300) -> str:
+    token, _ = mint(
+        SECRET.encode(), subject="alice", ttl=timedelta(seconds=ttl), now=datetime.now(UTC)
+    )
+    return token
+
+
+@dataclass
+class Live:
+    """A browser's socket: every message it received, in order."""
+
+    conn: ClientConnection
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    closed: asyncio.Future[tuple[int | None, str | None]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    async def pump(self) -> None:
+        try:
+            async for raw in self.conn:
+                self.messages.append(json.loads(raw))
+        except ConnectionClosed:
+            pass
+        if not self.closed.done():
+            self.closed.set_result((self.conn.close_code, self.conn.close_reason))
+
+    @property
+    def count(self) -> int | None:
+        return self.messages[-1]["count"] if self.messages else None
+
+    @property
+    def seq(self) -> int:
+        return int(self.messages[-1]["seq"])
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [e for m in self.messages if m["type"] == "entries" for e in m["entries"]]
+
+    async def until(self, check: Callable[[Live], bool], timeout: float = 20) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not check(self):
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pytest.fail(f"not seen within {timeout}s; received: {self.messages}")
+
+
+@contextlib.asynccontextmanager
+async def live(replica: Replica, query: str = "", token: str | None = None) -> AsyncIterator[Live]:
+    url = f"{replica.ws}?token={token or live_token()}{query}"
+    async with connect(url, origin=ORIGIN) as conn:  # type: ignore[arg-type]
+        client = Live(conn)
+        task = asyncio.create_task(client.pump())
+        await client.until(lambda c: bool(c.messages))
+        assert client.messages[0]["type"] == "hello"
+        try:
+            yield client
+        finally:
+            task.cancel()
+
+
+def failure(order: str) -> Any:
+    data = OrderSubmissionFailed(
+        order_id=order, provider="Printify", reason="out of stock", attempt=1, max_attempts=3
+    )
+    return new_event(data, source="/tests")
+
+
+async def test_an_error_reaches_every_replica_and_a_resolve_on_b_lowers_the_badge_on_a(
+    replicas: tuple[Replica, Replica], namespace: Any
+) -> None:
+    a, b = replicas
+    async with (
+        live(a, "&feed=1") as feed_on_a,
+        live(b) as badge_on_b,
+        live(b, "&feed=1") as feed_on_b,
+    ):
+        assert feed_on_a.count == badge_on_b.count == 0
+        error = failure("ord_live_1")
+        await namespace.publish([error])
+        for client in (feed_on_a, badge_on_b, feed_on_b):
+            await client.until(lambda c: c.count == 1)
+        (entry,) = feed_on_a.entries()
+        assert entry["event_id"] == str(error.id)
+        assert entry["message"] == "Submission to Printify failed: out of stock"
+        assert badge_on_b.entries() == [], "badge-only clients get counts, not entries"
+
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            resolved = await http.post(f"{b.http}/api/entries/{entry['id']}/resolve", json={})
+        assert resolved.status_code == 200
+        await feed_on_a.until(lambda c: c.count == 0)
+        changed = feed_on_a.entries()[-1]
+        assert changed["id"] == entry["id"] and changed["resolution"] == "resolved"
+        seqs = [m["seq"] for m in feed_on_a.messages]
+        assert seqs == sorted(seqs) and len(set(seqs[1:])) == len(seqs) - 1
+
+
+async def test_a_reconnecting_client_gets_what_it_missed_or_a_reload_when_too_far_behind(
+    replicas: tuple[Replica, Replica], namespace: Any
+) -> None:
+    a, b = replicas
+    async with live(a, "&feed=1") as first:
+        last_seen = first.seq
+    missed = [new_event(OrderShipped.example(), source="/t") for _ in range(3)]
+    async with live(b, "&feed=1") as watcher:
+        await namespace.publish(missed)
+        await watcher.until(lambda c: c.seq >= last_seen + 1)
+        await asyncio.sleep(0.5)  # let both replicas commit their share
+    async with live(b, f"&feed=1&since={last_seen}") as back:
+        await back.until(
+            lambda c: {e["event_id"] for e in c.entries()} >= {str(e.id) for e in missed}
+        )
+        assert back.seq > last_seen
+
+    await namespace.publish([new_event(OrderShipped.example(), source="/t") for _ in range(8)])
+    async with live(a, "&feed=1") as watcher:
+        await watcher.until(lambda c: c.seq >= last_seen + 2)
+        await asyncio.sleep(1)
+    async with live(a, f"&feed=1&since={last_seen}") as far_behind:
+        await far_behind.until(lambda c: any(m["type"] == "reload" for m in c.messages))
+
+
+async def test_wrong_origin_missing_or_forged_tokens_are_refused(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, _ = replicas
+    cases = [
+        (f"{a.ws}?token={live_token()}", "http://evil.example"),
+        (f"{a.ws}?token={live_token()}", None),
+        (f"{a.ws}", ORIGIN),
+        (f"{a.ws}?token={live_token()[:-3]}abc", ORIGIN),
+        (f"{a.ws}?token={live_token(ttl=-5)}", ORIGIN),
+    ]
+    for url, origin in cases:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, origin=origin):  # type: ignore[arg-type]
+                pass
+        assert refused.value.response.status_code == 403, (url, origin)
+
+
+async def test_a_connection_closes_when_its_token_expires_and_chatty_clients_are_cut_off(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, _ = replicas
+    async with live(a, token=live_token(ttl=2)) as expiring:
+        code, reason = await asyncio.wait_for(expiring.closed, 10)
+    assert (code, reason) == (4001, "token expired")
+    async with live(a) as big:
+        await big.conn.send("x" * 10_000)
+        assert (await asyncio.wait_for(big.closed, 10))[0] == 1009
+    async with live(a) as chatty:
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(50):
+                await chatty.conn.send("ping")
+        assert (await asyncio.wait_for(chatty.closed, 10))[0] == 1008
+
+
+async def test_the_token_endpoint_needs_the_service_token(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, _ = replicas
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(f"{a.http}/api/ws-tokens", json={})
+        granted = await http.post(
+            f"{a.http}/api/ws-tokens", json={}, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+    assert refused.status_code == 401
+    assert granted.json()["url"].endswith("/ws")
+    async with live(a, token=granted.json()["token"]) as ok:
+        assert ok.messages[0]["type"] == "hello"

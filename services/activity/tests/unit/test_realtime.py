@@ -1,0 +1,113 @@
+"""The per-client sender and the live tokens, without a network."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shoptrail.activity.realtime.client import Client, Interest
+from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
+
+NOW = datetime(2026, 2, 16, 14, 0, tzinfo=UTC)
+
+
+def entry(
+    i: int, *, level: str = "error", order: str | None = "ord_1"
+) -> tuple[dict[str, Any], str]:
+    e = {"id": i, "level": level, "order_id": order, "message": f"m{i}"}
+    return e, json.dumps(e)
+
+
+class Recorder:
+    def __init__(self, block: asyncio.Event | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._block = block
+
+    async def __call__(self, message: str) -> None:
+        if self._block is not None:
+            await self._block.wait()
+        self.sent.append(json.loads(message))
+
+
+async def drive(client: Client, seconds: float) -> None:
+    task = asyncio.create_task(client.run())
+    await asyncio.sleep(seconds)
+    task.cancel()
+
+
+async def test_a_burst_of_badge_changes_is_coalesced() -> None:
+    out = Recorder()
+    client = Client(send=out, interest=Interest(), badge_gap=0.2)
+    task = asyncio.create_task(client.run())
+    for n in range(1, 50):
+        client.offer(n, n, [])
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.3)
+    task.cancel()
+    assert 1 <= len(out.sent) <= 4, "a storm must not flood the browser"
+    assert out.sent[-1] == {"type": "badge", "seq": 49, "count": 49}
+
+
+async def test_entries_follow_interest_and_a_changed_row_replaces_its_older_version() -> None:
+    out = Recorder()
+    feed = Client(send=out, interest=Interest(feed=True))
+    feed.offer(1, 1, [entry(1), entry(2, level="debug")])
+    feed.offer(2, 0, [(entry(1)[0] | {"message": "resolved"}, json.dumps({"id": 1, "v": 2}))])
+    await drive(feed, 0.1)
+    assert out.sent == [{"type": "entries", "seq": 2, "count": 0, "entries": [{"id": 1, "v": 2}]}]
+
+    other = Recorder()
+    order_page = Client(send=other, interest=Interest(order_id="ord_2"))
+    order_page.offer(1, 1, [entry(1), entry(3, order="ord_2")])
+    await drive(order_page, 0.1)
+    assert [e["id"] for e in other.sent[0]["entries"]] == [3]
+
+
+async def test_stale_changes_are_ignored() -> None:
+    out = Recorder()
+    client = Client(send=out, interest=Interest())
+    client.offer(5, 2, [])
+    client.offer(4, 9, [])
+    await drive(client, 0.05)
+    assert out.sent == [{"type": "badge", "seq": 5, "count": 2}]
+
+
+async def test_a_slow_client_overflows_to_a_reload_without_blocking_offers() -> None:
+    gate = asyncio.Event()
+    out = Recorder(block=gate)
+    client = Client(send=out, interest=Interest(feed=True), max_pending=10)
+    task = asyncio.create_task(client.run())
+    client.offer(1, 1, [entry(0)])
+    await asyncio.sleep(0.01)  # the sender is now stuck in send()
+    for n in range(1, 30):
+        client.offer(n + 1, 1, [entry(n)])  # returns at once although the browser is stuck
+    gate.set()
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert [m["type"] for m in out.sent] == ["entries", "reload"]
+    assert out.sent[-1]["seq"] == 30
+
+
+class TestTokens:
+    def test_round_trip(self) -> None:
+        token, expires = mint(b"k", subject="alice", ttl=timedelta(minutes=5), now=NOW)
+        claims = verify(b"k", token, now=NOW)
+        assert claims.subject == "alice" and claims.expires_at == expires
+
+    @pytest.mark.parametrize(
+        ("secret", "mutate", "now", "reason"),
+        [
+            (b"other", lambda t: t, NOW, "bad signature"),
+            (b"k", lambda t: "x" + t, NOW, "bad signature|malformed"),
+            (b"k", lambda t: t.split(".")[0], NOW, "malformed"),
+            (b"k", lambda t: t, NOW + timedelta(minutes=6), "expired"),
+        ],
+    )
+    def test_refusals(self, secret: bytes, mutate: Any, now: datetime, reason: str) -> None:
+        token, _ = mint(b"k", subject="alice", ttl=timedelta(minutes=5), now=NOW)
+        with pytest.raises(InvalidTokenError, match=reason):
+            verify(secret, mutate(token), now=now)
