@@ -108,9 +108,9 @@ def activity_settings(
     }
     port = free_port()
     values["port"] = port
-    if "ws_allowed_origins" in ActivitySettings.model_fields:  # the live WebSocket is there
-        values["ws_allowed_origins"] = f"http://127.0.0.1:{admin_port}"
-        values["ws_public_url"] = f"ws://127.0.0.1:{port}/ws"
+    # Browsers on the admin's origin may open the live WebSocket, at this port.
+    values["ws_allowed_origins"] = f"http://127.0.0.1:{admin_port}"
+    values["ws_public_url"] = f"ws://127.0.0.1:{port}/ws"
     if namespace is not None:
         values |= {"topic_pattern": rf"^{namespace}\.[a-z]+$", "group_id": f"{namespace}-activity"}
     return ActivitySettings(**values)

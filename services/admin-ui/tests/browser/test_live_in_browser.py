@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from shoptrail.activity.config import Settings as ActivitySettings
 from shoptrail.admin_ui.devtools.browser import Tab, log_in, open_tab
 from shoptrail.admin_ui.devtools.harness import ActivityHandle, ServeAdmin, Story
 from shoptrail.events.fulfilment import OrderShipped
@@ -14,10 +13,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.postgres,
     pytest.mark.kafka,
-    pytest.mark.skipif(
-        "ws_allowed_origins" not in ActivitySettings.model_fields,
-        reason="the activity service's live WebSocket has not landed on this branch yet",
-    ),
 ]
 LIVE = 30_000  # ms: Kafka → consumer → hub → browser, on a busy machine
 
