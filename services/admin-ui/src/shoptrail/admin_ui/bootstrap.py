@@ -2,20 +2,92 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import SecretStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 import shoptrail.admin_ui
+from shoptrail.admin_ui.adapters.activity import ActivityClient
+from shoptrail.admin_ui.adapters.fulfilment import FulfilmentClient
+from shoptrail.admin_ui.adapters.http import service_client
+from shoptrail.admin_ui.adapters.notifier import NotifierClient
+from shoptrail.admin_ui.auth.csrf import csrf_protect
+from shoptrail.admin_ui.auth.sessions import LoginRequiredError
 from shoptrail.admin_ui.config import Settings
+from shoptrail.admin_ui.entrypoints import auth_routes, feed, live, orders, settings_page
+from shoptrail.admin_ui.entrypoints.security import SecurityHeaders
+from shoptrail.admin_ui.entrypoints.web import (
+    STATIC,
+    Services,
+    build_templates,
+    render_fragment,
+    wants_fragment,
+)
+from shoptrail.admin_ui.service_layer.ports import NotFoundError, UpstreamError
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the admin-ui app from its settings; nothing is created at import time."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+
+            async def client(url: str, token: SecretStr) -> httpx.AsyncClient:
+                made = service_client(url, token, settings.upstream_timeout_s)
+                return await stack.enter_async_context(made)
+
+            app.state.services = Services(
+                activity=ActivityClient(
+                    await client(settings.activity_url, settings.activity_token)
+                ),
+                fulfilment=FulfilmentClient(
+                    await client(settings.fulfilment_url, settings.fulfilment_token)
+                ),
+                notifier=NotifierClient(
+                    await client(settings.notifier_url, settings.notifier_token)
+                ),
+            )
+            yield
+
     app = FastAPI(
         title="Shoptrail admin-ui",
         description=shoptrail.admin_ui.__doc__ or "",
         version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
+    app.state.templates = build_templates(settings)
+    # Added last = outermost: the headers go on every response, sessions included.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie="shoptrail_admin",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.cookies_secure,
+    )
+    app.add_middleware(SecurityHeaders, ws_origin=settings.ws_origin, hsts=settings.cookies_secure)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth_routes, orders, feed, live, settings_page):
+        app.include_router(module.router)
+    _add_error_pages(app)
+
+    @app.get("/", include_in_schema=False)
+    @app.get("/admin", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/admin/activity", status_code=303)
 
     @app.get("/healthz", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -23,3 +95,45 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "service": "admin-ui"}
 
     return app
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    def page(request: Request, code: int, title: str, detail: str) -> Response:
+        if wants_fragment(request):
+            return JSONResponse({"detail": detail}, status_code=code)
+        html = render_fragment(
+            request,
+            "error.html",
+            title=title,
+            detail=detail,
+            user=None,
+            attention_count=0,
+            flashes=[],
+            live="",
+            path=request.url.path,
+        )
+        return HTMLResponse(html, status_code=code)
+
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, exc: LoginRequiredError) -> Response:
+        if wants_fragment(request):
+            return JSONResponse({"detail": "not logged in"}, status_code=401)
+        return RedirectResponse(exc.login_url, status_code=303)
+
+    @app.exception_handler(UpstreamError)
+    async def upstream(request: Request, exc: UpstreamError) -> Response:
+        return page(
+            request,
+            502,
+            "A service is not answering",
+            f"The {exc.service} service is {exc.detail}. Try again in a moment.",
+        )
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return page(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {403: "Refused", 404: "Not found", 405: "Not allowed"}
+        return page(request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))

@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
+import re
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from shoptrail.kit.settings import ServiceSettings
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+
+DEV_PASSWORD = f"{PLACEHOLDER_MARK}-password"
+"""The dev account's password (user `admin`): fine on a laptop, refused in prod."""
+
+# The dev placeholder's hash (public on purpose, refused in prod).
+DEV_PASSWORD_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$pqswbypxyLYC35BMHDZalw$"  # noqa: S105
+    "Tk+MH2uJNODZee/WSdnl86vbAN5UASa4CHevfMysdik"
+)
+
+# An argon2 hash holds commas (`m=65536,t=3,p=4`), so accounts are split only on the
+# commas that start a new `name:$argon2` pair.
+_ACCOUNT_SEPARATOR = re.compile(r",\s*(?=[^,:$\s]+:\$argon2)")
+
+
+class AdminAccount(BaseModel):
+    """One person who may sign in: a user name and an argon2 hash of their password."""
+
+    model_config = ConfigDict(frozen=True)
+
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    password_hash: SecretStr
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2_only(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("$argon2"):
+            raise ValueError("an argon2 hash (make one with `shoptrail-admin-ui hash-password`)")
+        return value
+
+
+def parse_accounts(value: str) -> tuple[AdminAccount, ...]:
+    """`"alice:$argon2id$…,bob:$argon2id$…"` → accounts."""
+    accounts = []
+    for part in _ACCOUNT_SEPARATOR.split(value.strip()):
+        username, sep, password_hash = part.strip().partition(":")
+        if not sep:
+            raise ValueError("each admin is `name:<argon2 hash>`")
+        accounts.append(AdminAccount(username=username, password_hash=SecretStr(password_hash)))
+    return tuple(accounts)
 
 
 class Settings(ServiceSettings):
@@ -14,3 +60,65 @@ class Settings(ServiceSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+
+    admins: Annotated[tuple[AdminAccount, ...], NoDecode, Field(min_length=1)] = (
+        AdminAccount(username="admin", password_hash=SecretStr(DEV_PASSWORD_HASH)),
+    )
+    session_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-session-secret")
+    session_max_age_s: int = Field(default=8 * 3600, gt=0, description="Idle time before logout.")
+    secure_cookies: bool | None = Field(
+        default=None, description="Send cookies over HTTPS only (default: only in prod)."
+    )
+    timezone: str = Field(default="Europe/London", description="The shop owner's clock.")
+
+    activity_url: str = "http://127.0.0.1:8002"
+    activity_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    activity_ws_origin: str | None = Field(
+        default=None,
+        description="Where browsers reach the activity WebSocket (default: from activity_url).",
+    )
+    fulfilment_url: str = "http://127.0.0.1:8003"
+    fulfilment_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    notifier_url: str = "http://127.0.0.1:8004"
+    notifier_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    upstream_timeout_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admins_from_text(cls, value: Any) -> Any:
+        return parse_accounts(value) if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_dev_account_in_prod(self) -> Self:
+        from shoptrail.admin_ui.auth.passwords import verify_password
+
+        if self.environment == "prod":
+            dev = [
+                a.username for a in self.admins if verify_password(a.password_hash, DEV_PASSWORD)
+            ]
+            if dev:
+                raise ValueError(f"the dev placeholder password is not allowed in prod: {dev}")
+        return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.environment == "prod" if self.secure_cookies is None else self.secure_cookies
+
+    @property
+    def ws_origin(self) -> str:
+        """The origin (`ws://host:port`) the browser's WebSocket connects to, for the CSP."""
+        if self.activity_ws_origin:
+            return self.activity_ws_origin.rstrip("/")
+        parts = urlsplit(self.activity_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,14 +1,20 @@
-"""`shoptrail-admin-ui`: run the admin-ui service."""
+"""`shoptrail-admin-ui`: run the admin-ui service, or hash a password for `ADMIN_UI_ADMINS`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 
 import uvicorn
 
 import shoptrail.admin_ui
+from shoptrail.admin_ui.auth.passwords import hash_password
 from shoptrail.admin_ui.bootstrap import create_app
 from shoptrail.admin_ui.config import Settings
+from shoptrail.kit.logging import configure_logging
+
+MIN_PASSWORD = 12
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,11 +28,37 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="serve HTTP")
     serve.add_argument("--host", help="bind address (default: ADMIN_UI_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: ADMIN_UI_PORT or 8000)")
+    hasher = sub.add_parser(
+        "hash-password",
+        help="print an argon2 hash for ADMIN_UI_ADMINS (reads the password from stdin or a prompt)",
+    )
+    hasher.add_argument("username", nargs="?", help="print `username:<hash>` ready to paste")
     args = parser.parse_args(argv)
+
+    if args.command == "hash-password":
+        sys.exit(_hash_password(args.username))
     settings = Settings()
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
     )
+
+
+def _hash_password(username: str | None) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("The passwords differ.", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < MIN_PASSWORD:
+        print(f"Use at least {MIN_PASSWORD} characters.", file=sys.stderr)
+        return 1
+    hashed = hash_password(password)
+    print(f"{username}:{hashed}" if username else hashed)
+    return 0

@@ -1,0 +1,1 @@
+"""HTTP clients for the activity, fulfilment and notifier services."""

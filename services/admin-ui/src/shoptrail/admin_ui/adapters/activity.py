@@ -1,0 +1,69 @@
+"""The activity service's API: feed, counts, entries, resolve actions, orders, live tokens."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import httpx
+
+from shoptrail.admin_ui.adapters.http import call
+from shoptrail.admin_ui.domain.feed_query import FeedQuery
+from shoptrail.admin_ui.domain.models import Entry, FeedPage, LiveToken, Order
+
+SERVICE = "activity"
+
+
+class ActivityClient:
+    """`ActivityPort` over HTTP."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def _get(self, path: str, **kwargs: object) -> httpx.Response:
+        return await call(self._client, SERVICE, "GET", path, **kwargs)
+
+    async def _post(self, path: str, note: str | None = None, **kwargs: object) -> httpx.Response:
+        return await call(self._client, SERVICE, "POST", path, json={"note": note}, **kwargs)
+
+    async def feed(self, query: FeedQuery, *, limit: int) -> FeedPage:
+        response = await self._get("/api/feed", params=query.api_params(limit))
+        return FeedPage.model_validate(response.json())
+
+    async def attention_count(self) -> int:
+        return int((await self._get("/api/attention/count")).json()["count"])
+
+    async def entry(self, entry_id: int) -> Entry:
+        return Entry.model_validate((await self._get(f"/api/entries/{entry_id}")).json())
+
+    async def resolve(self, entry_id: int, *, note: str | None, dismiss: bool) -> Entry:
+        action = "dismiss" if dismiss else "resolve"
+        response = await self._post(f"/api/entries/{entry_id}/{action}", note)
+        return Entry.model_validate(response.json())
+
+    async def resolve_matching(self, query: FeedQuery, *, note: str | None) -> int:
+        response = await self._post("/api/feed/resolve", note, params=query.filter_params())
+        return int(response.json()["resolved"])
+
+    async def resolve_order(self, order_id: str, *, note: str | None) -> int:
+        response = await self._post(f"/api/orders/{quote(order_id, safe='')}/resolve", note)
+        return int(response.json()["resolved"])
+
+    async def orders(self, *, q: str, status: str) -> list[Order]:
+        params = {k: v for k, v in (("q", q), ("status", status)) if v}
+        response = await self._get("/api/orders", params=params)
+        return [Order.model_validate(o) for o in response.json()]
+
+    async def order(self, order_id: str) -> Order:
+        return Order.model_validate(
+            (await self._get(f"/api/orders/{quote(order_id, safe='')}")).json()
+        )
+
+    async def timeline(self, order_id: str) -> list[Entry]:
+        response = await self._get(f"/api/orders/{quote(order_id, safe='')}/timeline")
+        return [Entry.model_validate(e) for e in response.json()]
+
+    async def live_token(self, subject: str) -> LiveToken:
+        response = await call(
+            self._client, SERVICE, "POST", "/api/ws-tokens", json={"subject": subject}
+        )
+        return LiveToken.model_validate(response.json())

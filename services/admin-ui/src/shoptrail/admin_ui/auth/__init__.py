@@ -1,0 +1,1 @@
+"""Who may use the admin: accounts, password hashes, sessions and CSRF tokens."""

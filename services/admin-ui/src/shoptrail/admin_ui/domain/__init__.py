@@ -1,0 +1,1 @@
+"""What the admin shows, as plain data and pure functions (no I/O)."""

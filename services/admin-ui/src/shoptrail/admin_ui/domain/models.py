@@ -1,0 +1,101 @@
+"""The activity service's answers as the admin reads them (unknown fields are ignored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shoptrail.events import Money
+
+Level = Literal["debug", "info", "warning", "error"]
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Entry(_Read):
+    """One activity log entry."""
+
+    id: int
+    event_type: str
+    category: str
+    level: Level
+    order_id: str | None = None
+    message: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    resolution_note: str | None = None
+    needs_attention: bool = False
+
+    @property
+    def is_problem(self) -> bool:
+        """Warnings and errors get the ⚠ icon; everything else the ● dot."""
+        return self.level in ("warning", "error")
+
+
+class FeedPage(_Read):
+    """A page of the feed, newest first, with cursors to its neighbours."""
+
+    entries: list[Entry]
+    older: str | None = None
+    newer: str | None = None
+    total: int = 0
+    total_capped: bool = False
+
+
+class Order(_Read):
+    """The order read model kept by the activity service."""
+
+    order_id: str
+    order_number: str | None = None
+    customer_email: str | None = None
+    total_amount: int | None = None
+    currency: str | None = None
+    line_items: list[dict[str, Any]] = Field(default_factory=list)
+    shipping_address: dict[str, Any] | None = None
+    status: str
+    status_at: datetime
+    provider: str | None = None
+    provider_order_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    refunded_amount: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def total(self) -> str:
+        return money(self.total_amount, self.currency)
+
+    @property
+    def in_progress(self) -> bool:
+        """Still moving: worth a Refresh control and live updates."""
+        return self.status not in ("delivered", "cancelled", "refunded")
+
+
+class LiveToken(_Read):
+    """A short-lived token for the browser's WebSocket to the activity service."""
+
+    token: str
+    expires_at: datetime
+    url: str
+
+
+class ShopSettings(_Read):
+    """The notifier's settings the shop owner edits."""
+
+    sender_name: str | None = None
+    sender_address: str | None = None
+    recovery_enabled: bool = False
+
+
+def money(amount: int | None, currency: str | None) -> str:
+    """'£43.00', or an empty string when unknown."""
+    if amount is None or not currency:
+        return ""
+    return Money(amount=amount, currency=currency).format()

@@ -1,0 +1,62 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shoptrail.admin_ui.auth.accounts import authenticate
+from shoptrail.admin_ui.auth.sessions import (
+    LOGIN_PATH,
+    current_user,
+    end_session,
+    safe_next,
+    start_session,
+)
+from shoptrail.admin_ui.config import Settings
+from shoptrail.admin_ui.entrypoints.web import render_page
+
+router = APIRouter(tags=["auth"])
+log = logging.getLogger(__name__)
+
+
+@router.get(LOGIN_PATH, response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "") -> Response:
+    if current_user(request):
+        return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    return await render_page(request, "login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post(LOGIN_PATH, response_class=HTMLResponse)
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the password (argon2, off the event loop); a fresh session on success."""
+    settings: Settings = request.app.state.settings
+    user = await run_in_threadpool(authenticate, settings.admins, username, password)
+    if user is None:
+        log.warning("login refused", extra={"username": username[:64]})
+        return await render_page(
+            request,
+            "login.html",
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            next=safe_next(next),
+            error="Wrong user name or password.",
+            username=username,
+        )
+    start_session(request, user)
+    log.info("logged in", extra={"username": user})
+    return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/logout")
+async def logout(request: Request) -> RedirectResponse:
+    end_session(request)
+    return RedirectResponse(LOGIN_PATH, status_code=status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,163 @@
+"""The activity feed: tabs, filters, search, pages, and the row actions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from shoptrail.admin_ui.auth.sessions import UserDep
+from shoptrail.admin_ui.domain.feed_query import FeedQuery
+from shoptrail.admin_ui.domain.models import Entry
+from shoptrail.admin_ui.entrypoints.web import (
+    ServicesDep,
+    back_to,
+    flash,
+    render_fragment,
+    render_page,
+    wants_fragment,
+)
+from shoptrail.admin_ui.service_layer import actions
+from shoptrail.admin_ui.service_layer.ports import ActionOutcome, RefusedError
+
+router = APIRouter(prefix="/admin/activity", tags=["activity"])
+PAGE_SIZE = 50
+NoteField = Annotated[str, Form(max_length=2000)]
+NextField = Annotated[str, Form(max_length=2000)]
+
+
+def feed_query(request: Request) -> FeedQuery:
+    return FeedQuery.parse(request.query_params, request.query_params.getlist("category"))
+
+
+@router.get("", response_class=HTMLResponse)
+async def feed(request: Request, services: ServicesDep, _: UserDep) -> HTMLResponse:
+    query = feed_query(request)
+    page = await services.activity.feed(query, limit=PAGE_SIZE)
+    newest = page.entries[0].id if page.entries and query.is_first_page else None
+    if newest is None and not query.is_first_page:
+        # Beyond the first page, the live bar counts entries newer than the newest match.
+        top = await services.activity.feed(query.first_page, limit=1)
+        newest = top.entries[0].id if top.entries else 0
+    return await render_page(
+        request,
+        "feed.html",
+        live="feed",
+        query=query,
+        page=page,
+        entries=page.entries,
+        back=query.url(),
+        newest_id=newest or 0,
+    )
+
+
+@router.get("/rows", response_class=HTMLResponse)
+async def rows(
+    request: Request,
+    services: ServicesDep,
+    _: UserDep,
+    ids: Annotated[list[int], Query(alias="id", max_length=PAGE_SIZE)] = [],  # noqa: B006
+) -> HTMLResponse:
+    """Rendered rows: the given entries, else the first page for the filters (for live updates)."""
+    if ids:
+        entries: list[Entry] = list(
+            await asyncio.gather(*(services.activity.entry(i) for i in ids))
+        )
+    else:
+        entries = (
+            await services.activity.feed(feed_query(request).first_page, limit=PAGE_SIZE)
+        ).entries
+    # Rows fetched by the script are only ever acted on by the script: no return path needed.
+    html = render_fragment(request, "_entry_rows.html", entries=entries, back="/admin/activity")
+    return HTMLResponse(html)
+
+
+async def _row_response(
+    request: Request, services: ServicesDep, entry_id: int, next: str, notice: str
+) -> Response:
+    """The re-rendered row for the page's script, else back to the feed with a notice."""
+    if wants_fragment(request):
+        entry, count = await asyncio.gather(
+            services.activity.entry(entry_id), services.activity.attention_count()
+        )
+        html = render_fragment(
+            request, "_entry_rows.html", entries=[entry], notices={entry.id: notice}, back=next
+        )
+        # The badge follows at once, even before (or without) the live socket's word.
+        return HTMLResponse(html, headers={"X-Attention-Count": str(count)})
+    flash(request, notice)
+    return back_to(next)
+
+
+@router.post("/entries/{entry_id}/resolve")
+async def resolve(
+    request: Request,
+    entry_id: int,
+    services: ServicesDep,
+    _: UserDep,
+    note: NoteField = "",
+    next: NextField = "",
+) -> Response:
+    return await _resolve(request, services, entry_id, note, next, dismiss=False)
+
+
+@router.post("/entries/{entry_id}/dismiss")
+async def dismiss(
+    request: Request,
+    entry_id: int,
+    services: ServicesDep,
+    _: UserDep,
+    note: NoteField = "",
+    next: NextField = "",
+) -> Response:
+    return await _resolve(request, services, entry_id, note, next, dismiss=True)
+
+
+async def _resolve(
+    request: Request, services: ServicesDep, entry_id: int, note: str, next: str, *, dismiss: bool
+) -> Response:
+    try:
+        await services.activity.resolve(entry_id, note=note.strip() or None, dismiss=dismiss)
+        notice = "Dismissed" if dismiss else "Resolved"
+    except RefusedError as exc:
+        notice = f"Not resolved: {exc.reason}"
+    return await _row_response(request, services, entry_id, next, notice)
+
+
+@router.post("/entries/{entry_id}/retry-submission")
+async def retry_submission(
+    request: Request, entry_id: int, services: ServicesDep, _: UserDep, next: NextField = ""
+) -> Response:
+    outcome: ActionOutcome = await actions.retry_submission(
+        entry_id, activity=services.activity, fulfilment=services.fulfilment
+    )
+    return await _row_response(request, services, entry_id, next, outcome.message)
+
+
+@router.post("/entries/{entry_id}/retry-sync")
+async def retry_sync(
+    request: Request, entry_id: int, services: ServicesDep, _: UserDep, next: NextField = ""
+) -> Response:
+    outcome = await actions.retry_sync(
+        entry_id, activity=services.activity, fulfilment=services.fulfilment
+    )
+    return await _row_response(request, services, entry_id, next, outcome.message)
+
+
+@router.post("/resolve-matching")
+async def resolve_matching(
+    request: Request,
+    services: ServicesDep,
+    _: UserDep,
+    tab: Annotated[str, Form()] = "all",
+    category: Annotated[list[str] | None, Form()] = None,
+    q: Annotated[str, Form(max_length=200)] = "",
+    note: NoteField = "",
+) -> Response:
+    """Resolve every open warning and error the current filters match (not just this page)."""
+    query = FeedQuery.parse({"tab": tab, "q": q}, category or [])
+    count = await services.activity.resolve_matching(query, note=note.strip() or None)
+    flash(request, f"Resolved {count} {'entry' if count == 1 else 'entries'}.")
+    return back_to(query.url())

@@ -1,0 +1,70 @@
+"""The services the admin talks to, as small interfaces (adapters implement them over HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from shoptrail.admin_ui.domain.feed_query import FeedQuery
+from shoptrail.admin_ui.domain.models import Entry, FeedPage, LiveToken, Order, ShopSettings
+
+
+class UpstreamError(Exception):
+    """A service behind the admin did not answer, or answered something unexpected."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service}: {detail}")
+        self.service = service
+        self.detail = detail
+
+
+class NotFoundError(Exception):
+    """The thing asked for does not exist (a 404 from the service)."""
+
+
+class RefusedError(Exception):
+    """The service understood and said no (a 409 or 422), with its reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What happened when the owner asked fulfilment to retry something."""
+
+    status: Literal["queued", "already_queued", "refused"]
+    detail: str
+
+    @property
+    def message(self) -> str:
+        if self.status == "queued":
+            return "Retry queued"
+        if self.status == "already_queued":
+            return "Already queued"
+        return f"Not retried: {self.detail}"
+
+
+class ActivityPort(Protocol):
+    async def feed(self, query: FeedQuery, *, limit: int) -> FeedPage: ...
+    async def attention_count(self) -> int: ...
+    async def entry(self, entry_id: int) -> Entry: ...
+    async def resolve(self, entry_id: int, *, note: str | None, dismiss: bool) -> Entry: ...
+    async def resolve_matching(self, query: FeedQuery, *, note: str | None) -> int: ...
+    async def resolve_order(self, order_id: str, *, note: str | None) -> int: ...
+    async def orders(self, *, q: str, status: str) -> Sequence[Order]: ...
+    async def order(self, order_id: str) -> Order: ...
+    async def timeline(self, order_id: str) -> Sequence[Entry]: ...
+    async def live_token(self, subject: str) -> LiveToken: ...
+
+
+class FulfilmentPort(Protocol):
+    async def retry_submission(self, order_id: str) -> ActionOutcome: ...
+    async def retry_sync(self, provider: str) -> ActionOutcome: ...
+
+
+class NotifierPort(Protocol):
+    async def read_settings(self) -> ShopSettings: ...
+    async def write_settings(self, settings: ShopSettings) -> ShopSettings: ...

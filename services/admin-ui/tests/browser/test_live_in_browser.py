@@ -1,0 +1,93 @@
+"""Live updates in a real browser: Kafka → activity → WebSocket → the open pages."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from shoptrail.admin_ui.devtools.browser import Tab, log_in, open_tab
+from shoptrail.admin_ui.devtools.harness import ActivityHandle, ServeAdmin, Story
+from shoptrail.events.fulfilment import OrderShipped
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres,
+    pytest.mark.kafka,
+]
+LIVE = 30_000  # ms: Kafka → consumer → hub → browser, on a busy machine
+
+
+async def connected(page: Page) -> None:
+    await expect(page.locator("#live-state")).to_have_attribute("data-state", "open")
+
+
+async def test_an_error_appears_live_and_resolving_it_in_another_tab_lowers_the_badge(
+    context: BrowserContext, serve_admin: ServeAdmin, live_activity: ActivityHandle, story: Story
+) -> None:
+    admin = await serve_admin(live_activity)
+    first = await open_tab(context)
+    await log_in(first.page, admin)
+    await connected(first.page)
+    badge = first.page.locator("#attention-badge")
+    await expect(badge).to_be_hidden()
+    await first.page.evaluate("window.__sameDocument = true")
+
+    await live_activity.publish(story.at(5, story.sync_failed("API rate limit exceeded")))
+    row = first.page.locator("#feed-entries > li").first
+    await expect(row.locator(".message")).to_have_text(
+        "Product sync failed: API rate limit exceeded", timeout=LIVE
+    )
+    await expect(badge).to_be_visible()
+    await expect(badge.locator("[data-attention-count]")).to_have_text("1")
+    assert await first.page.evaluate("window.__sameDocument") is True  # no reload happened
+
+    second = await open_tab(context)
+    await second.page.goto(f"{admin}/admin/activity?tab=attention")
+    await second.page.get_by_role("button", name="Resolve", exact=True).click()
+    await expect(second.page.locator(".notice")).to_have_text("Resolved")
+
+    await expect(badge).to_be_hidden(timeout=LIVE)
+    await expect(row.locator(".resolution")).to_contain_text("Resolved", timeout=LIVE)
+    assert first.errors == [] and first.dialogs == []
+
+
+async def test_new_entries_wait_in_a_bar_while_the_reader_is_further_down(
+    tab: Tab, serve_admin: ServeAdmin, live_activity: ActivityHandle, story: Story
+) -> None:
+    admin = await serve_admin(live_activity)
+    await live_activity.log(*(story.at(i, story.sync_completed(i)) for i in range(40)))
+    page = tab.page
+    await log_in(page, admin)
+    await connected(page)
+    rows = page.locator("#feed-entries > li")
+    await expect(rows).to_have_count(40)
+    await rows.last.scroll_into_view_if_needed()
+    top_before = await rows.first.get_attribute("data-entry-id")
+
+    await live_activity.publish(
+        *(story.at(100 + i, story.sync_failed(f"failure {i}")) for i in range(3))
+    )
+    bar = page.get_by_role("button", name="3 new entries")
+    await expect(bar).to_be_visible(timeout=LIVE)
+    assert await rows.first.get_attribute("data-entry-id") == top_before  # place kept
+    await bar.click()
+    await expect(rows).to_have_count(43)
+    await expect(rows.first.locator(".message")).to_have_text("Product sync failed: failure 2")
+    await expect(page.locator("#new-entries")).to_be_hidden()
+
+
+async def test_an_open_order_page_follows_its_order(
+    tab: Tab, serve_admin: ServeAdmin, live_activity: ActivityHandle, story: Story
+) -> None:
+    admin = await serve_admin(live_activity)
+    await live_activity.log(*story.order_with_a_failed_submission("ord_1", "SS-1"))
+    page = tab.page
+    await log_in(page, admin, "/admin/orders/ord_1")
+    await connected(page)
+    await expect(page.locator("#timeline li")).to_have_count(6)
+
+    shipped = OrderShipped.example().model_copy(update={"order_id": "ord_1"})
+    await live_activity.publish(story.at(60, shipped))
+    await expect(page.locator("#timeline li")).to_have_count(7, timeout=LIVE)
+    await expect(page.locator("#timeline li .message").last).to_contain_text("Shipped via DHL")
+    await expect(page.locator("#order-summary .status")).to_have_text("Shipped")

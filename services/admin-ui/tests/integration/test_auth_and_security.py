@@ -1,0 +1,106 @@
+"""Login, sessions, CSRF and security headers, with the real activity service behind."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from shoptrail.admin_ui.config import DEV_PASSWORD
+from shoptrail.admin_ui.devtools.harness import ActivityHandle, AdminClient, Story
+
+pytestmark = pytest.mark.postgres
+
+ADMIN_PAGES = [
+    "/admin/activity",
+    "/admin/activity?tab=attention",
+    "/admin/orders",
+    "/admin/orders/ord_1",
+    "/admin/settings",
+    "/admin/live-token",
+]
+
+
+class TestLogin:
+    async def test_every_page_redirects_to_login_without_a_session(self, admin: str) -> None:
+        async with httpx.AsyncClient(base_url=admin) as http:
+            for path in ADMIN_PAGES:
+                response = await http.get(path)
+                assert response.status_code == 303, path
+                assert response.headers["location"].startswith("/admin/login?next=%2Fadmin%2F")
+            script = await http.get("/admin/activity/rows", headers={"X-Requested-With": "fetch"})
+            assert script.status_code == 401
+
+    async def test_logging_in_returns_to_the_page_asked_for(self, admin: str) -> None:
+        async with httpx.AsyncClient(base_url=admin) as http:
+            login = await http.get("/admin/orders?q=SS-1", follow_redirects=True)
+            assert 'name="next" value="/admin/orders?q=SS-1"' in login.text
+            token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            response = await http.post(
+                "/admin/login",
+                data={
+                    "username": "admin",
+                    "password": DEV_PASSWORD,
+                    "csrf_token": token,
+                    "next": "/admin/orders?q=SS-1",
+                },
+            )
+            assert response.status_code == 303
+            assert response.headers["location"] == "/admin/orders?q=SS-1"
+            cookie = response.headers["set-cookie"].lower()
+            assert "httponly" in cookie and "samesite=lax" in cookie
+            assert (await http.get("/admin/orders")).status_code == 200
+
+    async def test_a_wrong_password_is_refused_and_starts_no_session(self, admin: str) -> None:
+        async with httpx.AsyncClient(base_url=admin) as http:
+            login = await http.get("/admin/login")
+            token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            response = await http.post(
+                "/admin/login",
+                data={"username": "admin", "password": "guess", "csrf_token": token},
+            )
+            assert response.status_code == 401
+            assert "Wrong user name or password." in response.text
+            assert (await http.get("/admin/activity")).status_code == 303
+
+    async def test_logout_ends_the_session(self, client: AdminClient) -> None:
+        assert (await client.http.get("/admin/activity")).status_code == 200
+        response = await client.post("/admin/logout")
+        assert response.status_code == 303
+        assert (await client.http.get("/admin/activity")).status_code == 303
+
+
+class TestCsrf:
+    async def test_a_post_without_the_token_is_refused(
+        self, client: AdminClient, activity: ActivityHandle, story: Story
+    ) -> None:
+        (entry_id,) = await activity.log(story.at(0, story.sync_failed()))
+        path = f"/admin/activity/entries/{entry_id}/resolve"
+        assert (await client.http.post(path, data={"note": "x"})).status_code == 403
+        wrong = await client.http.post(path, data={"csrf_token": "forged"})
+        assert wrong.status_code == 403
+        assert (await client.http.post(path, headers={"X-CSRF-Token": "forged"})).status_code == 403
+        cross_site = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
+        assert cross_site.status_code == 403
+        assert (await activity.api("GET", f"/api/entries/{entry_id}"))["needs_attention"]
+
+        accepted = await client.http.post(path, headers={"X-CSRF-Token": client.csrf})
+        assert accepted.status_code == 303
+        assert not (await activity.api("GET", f"/api/entries/{entry_id}"))["needs_attention"]
+
+    async def test_logging_in_needs_the_login_forms_token(self, admin: str) -> None:
+        async with httpx.AsyncClient(base_url=admin) as http:
+            response = await http.post(
+                "/admin/login", data={"username": "admin", "password": DEV_PASSWORD}
+            )
+            assert response.status_code == 403
+
+
+async def test_security_headers(client: AdminClient, activity: ActivityHandle) -> None:
+    response = await client.http.get("/admin/activity")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+    assert f"connect-src 'self' {activity.url.replace('http://', 'ws://')}" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert "<script>" not in response.text  # no inline script anywhere on the page

@@ -1,0 +1,122 @@
+"""Passwords, accounts from settings, CSRF token checks, and where a login may send you."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from shoptrail.admin_ui.auth.accounts import authenticate
+from shoptrail.admin_ui.auth.csrf import new_token, tokens_match
+from shoptrail.admin_ui.auth.passwords import hash_password, verify_password
+from shoptrail.admin_ui.auth.sessions import safe_next
+from shoptrail.admin_ui.config import DEV_PASSWORD, Settings, parse_accounts
+from shoptrail.admin_ui.entrypoints.cli import main
+
+
+class TestPasswords:
+    def test_a_hash_verifies_its_password_and_nothing_else(self) -> None:
+        hashed = hash_password("correct horse battery")
+        assert hashed.startswith("$argon2id$")
+        assert verify_password(SecretStr(hashed), "correct horse battery")
+        assert not verify_password(SecretStr(hashed), "correct horse batterY")
+
+    def test_the_same_password_hashes_differently_each_time(self) -> None:
+        assert hash_password("same password") != hash_password("same password")
+
+    def test_no_hash_or_a_broken_one_never_verifies(self) -> None:
+        assert not verify_password(None, "decoy password, never a real one")
+        assert not verify_password(SecretStr("$argon2id$garbage"), "x")
+
+
+class TestAccounts:
+    def test_several_admins_parse_although_hashes_contain_commas(self) -> None:
+        alice, bob = hash_password("alice password"), hash_password("bob password")
+        accounts = parse_accounts(f"alice:{alice}, bob:{bob}")
+        assert [a.username for a in accounts] == ["alice", "bob"]
+        assert authenticate(accounts, "bob", "bob password") == "bob"
+        assert authenticate(accounts, "bob", "alice password") is None
+        assert authenticate(accounts, "carol", "bob password") is None
+
+    def test_a_plain_text_password_is_refused_as_configuration(self) -> None:
+        with pytest.raises(ValidationError, match="argon2"):
+            Settings(environment="test", admins="alice:hunter2")
+
+    def test_the_dev_account_works_in_dev(self) -> None:
+        assert authenticate(Settings().admins, "admin", DEV_PASSWORD) == "admin"
+
+    def test_prod_refuses_the_dev_account_and_placeholder_secrets(self) -> None:
+        with pytest.raises(ValidationError) as refused:
+            Settings(environment="prod")
+        assert "session_secret" in str(refused.value)
+        real = f"owner:{hash_password('a real long password')}"
+        with pytest.raises(ValidationError, match="dev placeholder password"):
+            Settings(
+                environment="prod",
+                session_secret=SecretStr("s" * 40),
+                activity_token=SecretStr("a" * 40),
+                fulfilment_token=SecretStr("f" * 40),
+                notifier_token=SecretStr("n" * 40),
+                service_token=SecretStr("t" * 40),
+                admins=f"{real},admin:{hash_password(DEV_PASSWORD)}",
+            )
+
+    def test_prod_starts_with_real_secrets(self) -> None:
+        settings = Settings(
+            environment="prod",
+            session_secret=SecretStr("s" * 40),
+            activity_token=SecretStr("a" * 40),
+            fulfilment_token=SecretStr("f" * 40),
+            notifier_token=SecretStr("n" * 40),
+            service_token=SecretStr("t" * 40),
+            admins=f"owner:{hash_password('a real long password')}",
+        )
+        assert settings.cookies_secure
+
+
+class TestCsrfTokens:
+    def test_tokens_are_long_and_random(self) -> None:
+        assert len(new_token()) >= 40
+        assert new_token() != new_token()
+
+    @pytest.mark.parametrize(
+        ("expected", "given", "match"),
+        [
+            ("abc123", "abc123", True),
+            ("abc123", "abc124", False),
+            ("abc123", "", False),
+            ("abc123", None, False),
+            (None, None, False),
+            ("", "", False),
+        ],
+    )
+    def test_matching(self, expected: object, given: object, match: bool) -> None:
+        assert tokens_match(expected, given) is match
+
+
+@pytest.mark.parametrize(
+    ("target", "goes_to"),
+    [
+        ("/admin/orders/ord_1", "/admin/orders/ord_1"),
+        ("/admin/activity?tab=attention", "/admin/activity?tab=attention"),
+        ("//evil.example/", "/admin/activity"),
+        ("/\\evil.example", "/admin/activity"),
+        ("https://evil.example/", "/admin/activity"),
+        ("", "/admin/activity"),
+    ],
+)
+def test_after_login_only_paths_on_this_site(target: str, goes_to: str) -> None:
+    assert safe_next(target) == goes_to
+
+
+def test_hash_password_cli_prints_a_pasteable_account(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    with pytest.raises(SystemExit) as done:
+        main(["hash-password", "alice"])
+    assert done.value.code == 0
+    (account,) = parse_accounts(capsys.readouterr().out.strip())
+    assert account.username == "alice"
+    assert authenticate([account], "alice", "a long enough password") == "alice"
