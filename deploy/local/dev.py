@@ -53,13 +53,18 @@ DEV_SECRETS = {
     "notifier_token": "dev-only-notifier-token",
     "admin_ui_token": "dev-only-admin-ui-token",
     "admin_ui_session_secret": "dev-only-admin-ui-session-secret",
+    "activity_ws_secret": "dev-only-activity-ws-secret",
     "printify_api_token": "dev-only-printify-api-token",
     "printful_api_token": "dev-only-printful-api-token",
     "unsubscribe_secret": "dev-only-unsubscribe-secret",
 }
 
-ADMIN_LOGIN = ("admin", "shoptrail")
-"""The shop owner's dev account, passed to admin-ui as ADMIN_UI_ADMIN_USERNAME/_PASSWORD."""
+ADMIN_LOGIN = ("admin", "dev-only-password")
+"""The shop owner's dev account: admin-ui's built-in default, refused outside dev.
+
+Real accounts go in ADMIN_UI_ADMINS as `name:<argon2 hash>` lines from
+`shoptrail-admin-ui hash-password NAME`.
+"""
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,8 @@ class Ports:
         return Ports(int(os.environ.get("SHOPTRAIL_PORT_BASE", "8000")))
 
 
-def url(port: int) -> str:
-    return f"http://127.0.0.1:{port}"
+def url(port: int, host: str = "127.0.0.1") -> str:
+    return f"http://{host}:{port}"
 
 
 def database_url(paths: stack.Paths, service: str) -> str:
@@ -137,6 +142,9 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "DATABASE_URL": database_url(paths, "activity"),
             "SERVICE_TOKEN": s["activity_token"],
             "METADATA_MAX_AGE_MS": "5000",
+            # The admin UI's pages open the live WebSocket straight to activity.
+            "WS_ALLOWED_ORIGINS": f"{url(ports.admin_ui)},{url(ports.admin_ui, 'localhost')}",
+            "WS_TOKEN_SECRET": s["activity_ws_secret"],
         },
         "fulfilment": {
             "PORT": str(ports.fulfilment),
@@ -170,15 +178,12 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "PORT": str(ports.admin_ui),
             "SERVICE_TOKEN": s["admin_ui_token"],
             "SESSION_SECRET": s["admin_ui_session_secret"],
-            "ADMIN_USERNAME": ADMIN_LOGIN[0],
-            "ADMIN_PASSWORD": ADMIN_LOGIN[1],
             "ACTIVITY_URL": url(ports.activity),
             "ACTIVITY_TOKEN": s["activity_token"],
             "FULFILMENT_URL": url(ports.fulfilment),
             "FULFILMENT_TOKEN": s["fulfilment_token"],
             "NOTIFIER_URL": url(ports.notifier),
             "NOTIFIER_TOKEN": s["notifier_token"],
-            "MAIL_URL": url(ports.mail_web),
         },
     }
     prefixes = {name: name.upper().replace("-", "_") + "_" for name in table}
