@@ -96,7 +96,10 @@ class LogQueries:
             stmt = stmt.order_by(t.c.occurred_at.asc(), t.c.id.asc())
         async with self.engine.connect() as conn:
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
-            total, capped = await self._total(conn, f)
+            if cursor is None and len(rows) <= limit and (f.search or f.order_id):
+                total, capped = len(rows), False  # the page holds every match: no second scan
+            else:
+                total, capped = await self._total(conn, f)
         more = len(rows) > limit
         rows = rows[:limit]
         if direction == "newer":

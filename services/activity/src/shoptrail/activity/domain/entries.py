@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from shoptrail.events import Event, EventData, uuid7_for
@@ -17,7 +15,11 @@ SOURCE = "/services/activity"
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """What the log stores for one event; `event_id` makes every write idempotent."""
+    """What the log stores for one event; `event_id` makes every write idempotent.
+
+    `data` is the event's typed payload: the domain reads its fields, and the
+    store serializes it (as the `payload` column) without an intermediate dict.
+    """
 
     event_id: UUID
     event_type: str
@@ -26,32 +28,28 @@ class LogEntry:
     level: str
     order_id: str | None
     message: str
-    payload: dict[str, Any]
+    data: EventData
     correlation_id: str | None
     occurred_at: datetime
-    payload_text: str | None = None
-    """The payload as JSON, when the event already rendered it (cheaper than re-encoding)."""
 
     def payload_json(self) -> str:
-        if self.payload_text is not None:
-            return self.payload_text
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+        return self.data.model_dump_json()
 
 
 def entry_from_event(event: Event[EventData]) -> LogEntry:
     """Snapshot an event: its level, category and message are fixed when it is logged."""
+    data = event.data
     return LogEntry(
         event_id=event.id,
         event_type=event.type,
         source=event.source,
-        category=event.category.value,
-        level=event.level.value,
+        category=data.CATEGORY.value,
+        level=data.LEVEL.value,
         order_id=event.subject,
-        message=event.message,
-        payload=event.data.model_dump(mode="json"),
+        message=data.render(),
+        data=data,
         correlation_id=event.correlationid,
         occurred_at=event.time,
-        payload_text=event.data.model_dump_json(),
     )
 
 
@@ -79,7 +77,7 @@ def dead_letter_entry(
         level=data.LEVEL.value,
         order_id=None,
         message=data.render(),
-        payload=data.model_dump(mode="json"),
+        data=data,
         correlation_id=None,
         occurred_at=occurred,
     )

@@ -7,15 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from shoptrail.activity.domain.entries import LogEntry
+from shoptrail.events.fulfilment import (
+    OrderCancelled,
+    OrderDelivered,
+    OrderInProduction,
+    OrderShipped,
+    OrderSubmissionFailed,
+    OrderSubmitted,
+)
+from shoptrail.events.ingest import OrderCreated, OrderRefunded
 
-STATUS_BY_TYPE = {
-    "order.created": "paid",
-    "order.submission_failed": "submission_failed",
-    "order.submitted": "submitted",
-    "order.production": "in_production",
-    "order.shipped": "shipped",
-    "order.delivered": "delivered",
-    "order.cancelled": "cancelled",
+STATUS_BY_TYPE: dict[type, str] = {
+    OrderSubmissionFailed: "submission_failed",
+    OrderSubmitted: "submitted",
+    OrderInProduction: "in_production",
+    OrderShipped: "shipped",
+    OrderDelivered: "delivered",
+    OrderCancelled: "cancelled",
 }
 
 
@@ -32,38 +40,40 @@ class OrderChange:
 
 def order_change(entry: LogEntry) -> OrderChange | None:
     """The read-model change an entry implies, if any."""
+    data = entry.data
     if entry.order_id is None:
         return None
-    p = entry.payload
-    if entry.event_type == "order.created":
-        total = p.get("total") or {}
+    if isinstance(data, OrderCreated):
         return OrderChange(
             entry.order_id,
             entry.occurred_at,
             "paid",
             {
-                "order_number": p.get("order_number"),
-                "customer_email": p.get("customer_email"),
-                "total_amount": total.get("amount"),
-                "currency": total.get("currency"),
-                "line_items": p.get("line_items", []),
-                "shipping_address": p.get("shipping_address"),
-                "provider": p.get("fulfilment_provider"),
+                "order_number": data.order_number,
+                "customer_email": data.customer_email,
+                "total_amount": data.total.amount,
+                "currency": data.total.currency,
+                "line_items": data.line_items,  # typed; the store serializes them once
+                "shipping_address": data.shipping_address,
+                "provider": data.fulfilment_provider,
                 "created_at": entry.occurred_at,
             },
         )
-    if entry.event_type == "order.refunded":
-        amount = int((p.get("amount") or {}).get("amount", 0))
-        status = "refunded" if p.get("full") else None
-        return OrderChange(entry.order_id, entry.occurred_at, status, refunded=amount)
-    status = STATUS_BY_TYPE.get(entry.event_type)
+    if isinstance(data, OrderRefunded):
+        status = "refunded" if data.full else None
+        return OrderChange(entry.order_id, entry.occurred_at, status, refunded=data.amount.amount)
+    status = STATUS_BY_TYPE.get(type(data))
     if status is None:
         return None
-    details: dict[str, Any] = {"provider": p.get("provider")}
-    if entry.event_type == "order.submitted":
-        details["provider_order_id"] = p.get("provider_order_id")
-    if entry.event_type == "order.shipped":
-        details |= {k: p.get(k) for k in ("carrier", "tracking_number", "tracking_url")}
+    details: dict[str, Any] = {"provider": getattr(data, "provider", None)}
+    if isinstance(data, OrderSubmitted):
+        details["provider_order_id"] = data.provider_order_id
+    if isinstance(data, OrderShipped):
+        details |= {
+            "carrier": data.carrier,
+            "tracking_number": data.tracking_number,
+            "tracking_url": data.tracking_url,
+        }
     return OrderChange(entry.order_id, entry.occurred_at, status, details)
 
 

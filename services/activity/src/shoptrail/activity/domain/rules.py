@@ -23,7 +23,7 @@ class Supersedes:
         return (self.success, *self.errors)
 
     def key_of(self, entry: LogEntry) -> str | None:
-        value = entry.order_id if self.key == "order_id" else entry.payload.get(self.key)
+        value = entry.order_id if self.key == "order_id" else getattr(entry.data, self.key, None)
         return str(value) if value is not None else None
 
     def touched_keys(self, entries: Iterable[LogEntry]) -> list[str]:

@@ -90,7 +90,10 @@ class Hub:
             for client in list(self.clients):
                 client.reload(seq, self.count)
         else:
-            ids = sorted({i for c in changes for i in c.entry_ids})
+            # Read and encode entries only if someone wants them: badge-only pages
+            # (and a replica nobody is connected to) cost one count per frame.
+            wanted = any(c.interest.feed or c.interest.order_id for c in self.clients)
+            ids = sorted({i for c in changes for i in c.entry_ids}) if wanted else []
             frame = Frame(seq, self.count, _encode(await self._changes.entries(ids)))
             for client in list(self.clients):
                 client.offer(frame)
