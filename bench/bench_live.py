@@ -12,9 +12,11 @@ memory per idle connection < 64 KB.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +63,52 @@ async def reader(conn: ClientConnection, samples: list[float] | None) -> None:
         for entry in message.get("entries", ()):
             occurred = datetime.fromisoformat(entry["occurred_at"]).timestamp()
             samples.append(now - occurred)
+
+
+class Drain:
+    """A bare WebSocket client that only reads and discards: the load of a browser tab,
+    without spending the benchmark's own CPU on parsing frames it will not look at."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, url: str) -> Drain:
+        rest = url.removeprefix("ws://")
+        hostport, _, path = rest.partition("/")
+        host, _, port = hostport.partition(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {ORIGIN}\r\n\r\n"
+            ).encode()
+        )
+        status = await reader.readline()
+        if b" 101 " not in status:
+            raise RuntimeError(f"handshake refused: {status!r}")
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        return cls(reader, writer)
+
+    async def drain(self) -> None:
+        while await self.reader.read(65536):
+            pass
+
+    async def close(self) -> None:
+        self.writer.close()
+
+
+async def open_drains(url: str, n: int, query: str) -> list[Drain]:
+    token, _ = mint(SECRET.encode(), subject="bench", ttl=timedelta(hours=1), now=datetime.now(UTC))
+    drains: list[Drain] = []
+    for start in range(0, n, 200):
+        drains += await asyncio.gather(
+            *(Drain.open(f"{url}?token={token}{query}") for _ in range(min(200, n - start)))
+        )
+    return drains
 
 
 async def open_clients(url: str, n: int, query: str) -> list[ClientConnection]:
@@ -121,19 +169,18 @@ async def commit_latency(dsn: str, since: datetime) -> list[float]:
 
 
 async def measure(clients: int, ws_url: str, bootstrap: str, topic: str, dsn: str) -> list[Row]:
-    samples: list[float] = []
-    conns = await open_clients(ws_url, clients, "&feed=1")
-    readers = [
-        asyncio.create_task(reader(c, samples if i < SAMPLED else None))
-        for i, c in enumerate(conns)
-    ]
+    script = Path(__file__).with_name("live_clients.py")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), ws_url, str(clients), str(SAMPLED), str(SECONDS + 4),
+        stdout=asyncio.subprocess.PIPE, limit=1 << 26,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert (await proc.stdout.readline()).strip() == b"ready"
     await asyncio.sleep(1)
     started = datetime.now(UTC)
     sent = await publish_steadily(bootstrap, topic, RATE, SECONDS)
-    await asyncio.sleep(2)  # let the tail arrive
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    samples: list[float] = json.loads(await proc.stdout.readline())
+    await proc.wait()
     commits = await commit_latency(dsn, started)
     ws_p99, db_p99 = p99(samples), p99(commits)
     label = f"{clients:,} clients, {RATE} ev/s ({sent:,} events)"
@@ -154,24 +201,31 @@ async def run_async() -> list[Row]:
     await admin.start()
     await admin.create_topics([NewTopic(topic, 3, 1)])
     await admin.close()
-    port = free_port()
+    # The deployment shape for many browsers: one replica consumes, another (ACTIVITY_CONSUME
+    # =false) holds the WebSockets; commits reach it through LISTEN/NOTIFY.
+    consumer_port, port = free_port(), free_port()
     env = {
         "ACTIVITY_DATABASE_URL": db, "ACTIVITY_KAFKA_BOOTSTRAP": bootstrap,
         "ACTIVITY_TOPIC_PATTERN": rf"^{ns}\.[a-z]+$", "ACTIVITY_GROUP_ID": f"{ns}-activity",
-        "ACTIVITY_PORT": str(port), "ACTIVITY_WS_TOKEN_SECRET": SECRET,
+        "ACTIVITY_WS_TOKEN_SECRET": SECRET, "ACTIVITY_MIGRATE_ON_START": "false",
         "ACTIVITY_WS_ALLOWED_ORIGINS": ORIGIN, "ACTIVITY_BATCH_TIMEOUT_MS": "20",
     }  # fmt: skip
     ws_url = f"ws://127.0.0.1:{port}/ws"
     rows: list[Row] = []
-    with service(["shoptrail-activity", "serve"], env, f"http://127.0.0.1:{port}/healthz") as pid:
+    consumer = env | {"ACTIVITY_PORT": str(consumer_port)}
+    pusher = env | {"ACTIVITY_PORT": str(port), "ACTIVITY_CONSUME": "false"}
+    with (
+        service(["shoptrail-activity", "serve"], consumer, None),
+        service(["shoptrail-activity", "serve"], pusher, f"http://127.0.0.1:{port}/healthz") as pid,
+    ):
         # Warm up first (lazy imports, allocator arenas), then measure what 1,000 more cost.
         warm = await open_clients(ws_url, 200, "")
         await asyncio.sleep(2)
         before = rss_kb(pid)
-        idle = await open_clients(ws_url, 1000, "")
+        idle = await open_drains(ws_url, 1000, "")
         await asyncio.sleep(2)
         per_client = (rss_kb(pid) - before) * 1024 / len(idle)
-        await asyncio.gather(*(c.close() for c in idle + warm))
+        await asyncio.gather(*(c.close() for c in warm), *(d.close() for d in idle))
         rows.append(Row("live", "memory per idle connection (<64 KB)", per_client, 65536, "B"))
         for clients in CLIENT_STEPS:
             print(f"[bench] live: {clients:,} clients…", flush=True)

@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         ChangeLog(engine),
         dsn.render_as_string(hide_password=False),
         catch_up_limit=settings.ws_catch_up_limit,
+        frame_interval=settings.ws_frame_ms / 1000,
     )
 
     @asynccontextmanager

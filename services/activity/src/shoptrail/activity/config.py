@@ -42,6 +42,9 @@ class Settings(ServiceSettings):
     ws_public_url: str | None = Field(
         default=None, description="The WebSocket URL browsers use (default: ws://host:port/ws)."
     )
+    ws_frame_ms: int = Field(
+        default=50, ge=1, description="At most one live frame per this many ms (coalescing)."
+    )
     ws_catch_up_limit: int = Field(
         default=500, description="Missed entries replayed on reconnect; beyond it: reload."
     )
