@@ -1,0 +1,292 @@
+"""Starting the whole shop from the launcher's plan, one process at a time.
+
+`deploy/local/dev.py --plan` prints what `make dev` runs: every process with
+its command and environment, and every URL. `launch()` does what dev.py does,
+in dev.py's order and with dev.py's own functions — `stack.py up` (Kafka and
+PostgreSQL), the databases and topics, every migration, every process, then
+the demo's one-off preparation — on private ports and a private state folder,
+so it runs beside the shared stack and beside `tests/test_whole_shop.py`.
+
+Unlike dev.py it holds each process itself, so a test can stop and restart one
+service (activity, around a replay) without the launcher taking that for a
+crash and stopping everything. Each process's output goes to
+`<state>/logs/<name>.log`.
+
+Needs `deploy/local` on `sys.path` (tests/e2e/conftest.py puts it there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import demo_doors
+import dev
+import httpx
+import pytest
+import stack
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL = REPO / "deploy" / "local"
+
+READY_PATHS = {
+    "mail": "/healthz",
+    "fake-provider": "/_fake/orders",
+    "ingest": "/healthz",
+    "activity": "/readyz",
+    "fulfilment": "/healthz",
+    "notifier": "/healthz",
+    "admin-ui": "/healthz",
+}
+"""Where each long-running process says it is ready (the workers have no door)."""
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block() -> int:
+    """A base port whose next hundred ports are all free (below Linux's ephemeral range)."""
+    for _ in range(50):
+        base = random.randrange(20000, 32000, 100)
+        if all(_free(base + offset) for offset in range(100)):
+            return base
+    raise RuntimeError("no block of 100 free ports")
+
+
+@dataclass
+class PlannedProcess:
+    """One entry of `dev.py --plan`."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    phase: str
+
+    def command(self, *args: str) -> list[str]:
+        """The argv with the program resolved as dev.py's Supervisor does; `args` replace
+        the plan's arguments (e.g. `activity` → `shoptrail-activity replay`)."""
+        program = self.argv[0]
+        executable = (
+            sys.executable if program == "python" else str(Path(sys.executable).parent / program)
+        )
+        return [executable, *(args or self.argv[1:])]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A program run to completion: its exit code and output."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class LaunchedShop:
+    """Every process of `make dev`, each startable and stoppable on its own."""
+
+    state: Path
+    env: dict[str, str]
+    """The launcher's settings (SHOPTRAIL_LOCAL_DIR, ports); the services' are in `planned`."""
+    urls: dict[str, str]
+    planned: dict[str, PlannedProcess]
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    def service_env(self, name: str) -> dict[str, str]:
+        return {**os.environ, **self.planned[name].env, "PYTHONUNBUFFERED": "1"}
+
+    async def run(self, name: str, *args: str, timeout: float = 120) -> Finished:
+        """Run `name`'s program (with `args` instead of the plan's) to completion, with its
+        planned environment: `run("activity", "replay")`."""
+        process = await asyncio.create_subprocess_exec(
+            *self.planned[name].command(*args),
+            env=self.service_env(name),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
+        assert process.returncode is not None
+        return Finished(
+            process.returncode, out.decode(errors="replace"), err.decode("utf-8", "replace")
+        )
+
+    def start(self, name: str) -> None:
+        assert name not in self.running or self.running[name].poll() is not None, name
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{name}.log").open("ab") as out:
+            self.running[name] = subprocess.Popen(
+                self.planned[name].command(),
+                env=self.service_env(name),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                start_new_session=True,
+            )
+
+    async def stop(self, name: str, timeout: float = 15) -> int:
+        """SIGTERM to the process group (as dev.py does), SIGKILL after `timeout`; exit code."""
+        process = self.running.pop(name)
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.to_thread(process.wait, timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await asyncio.to_thread(process.wait)
+        return process.returncode
+
+    def ready_url(self, name: str) -> str | None:
+        path = READY_PATHS.get(name)
+        return f"{self.urls[name]}{path}" if path else None
+
+    async def wait_ready(self, names: list[str], timeout: float = 120) -> None:
+        """Every named process answers its ready check (and none has exited)."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2) as http:
+            for name in names:
+                url = self.ready_url(name)
+                while True:
+                    if (code := self.running[name].poll()) is not None:
+                        pytest.fail(f"{name} exited with {code}:\n{self.log_tail(name)}")
+                    if url is None:
+                        break
+                    try:
+                        if (await http.get(url)).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"{name} not ready at {url}:\n{self.log_tail(name)}")
+                    await asyncio.sleep(0.3)
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        log = self.logs / f"{name}.log"
+        return log.read_text(errors="replace")[-chars:] if log.exists() else "(no log)"
+
+    def doors(self) -> demo_doors.ShopUrls:
+        """The public doors, as the demo traffic generator uses them."""
+        return demo_doors.ShopUrls(
+            ingest=self.urls["ingest"],
+            activity=self.urls["activity"],
+            fulfilment=self.urls["fulfilment"],
+            notifier=self.urls["notifier"],
+            fake_provider=self.urls["fake-provider"],
+            secrets=dict(dev.DEV_SECRETS),
+        )
+
+    async def stop_all(self) -> None:
+        for name in reversed(list(self.running)):
+            await self.stop(name)
+
+
+def _plan(env: dict[str, str]) -> dict[str, Any]:
+    planned = subprocess.run(
+        [sys.executable, str(LOCAL / "dev.py"), "--plan"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    plan: dict[str, Any] = json.loads(planned.stdout)
+    return plan
+
+
+@asynccontextmanager
+async def launch(state: Path) -> AsyncIterator[LaunchedShop]:
+    """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
+    (and the private Kafka and PostgreSQL data deleted) on the way out."""
+    base = free_port_block()
+    env = {
+        **os.environ,
+        "SHOPTRAIL_LOCAL_DIR": str(state),
+        "SHOPTRAIL_PORT_BASE": str(base),
+        "SHOPTRAIL_KAFKA_PORT": str(base + 97),  # and +98 for its controller
+        "SHOPTRAIL_PG_PORT": str(base + 99),
+    }
+    plan = await asyncio.to_thread(_plan, env)
+    shop = LaunchedShop(
+        state=state,
+        env=env,
+        urls=plan["urls"],
+        planned={
+            p["name"]: PlannedProcess(p["name"], p["argv"], p["env"], p["phase"])
+            for p in plan["processes"]
+        },
+    )
+    paths = dataclasses.replace(
+        stack.paths_from_env(), state=state, kafka_port=base + 97, pg_port=base + 99
+    )
+    try:
+        infra = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(LOCAL / "stack.py"), "up"],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert infra.returncode == 0, f"stack.py up failed:\n{infra.stdout}\n{infra.stderr}"
+        assert paths.bootstrap == plan["kafka"] and paths.database_url == plan["postgres"]
+        await dev.create_databases(paths)
+        await dev.create_topics(paths.bootstrap)
+        for migration in (p for p in shop.planned.values() if p.phase == "migrate"):
+            done = await shop.run(migration.name)
+            assert done.code == 0, f"{migration.name}:\n{done.stdout}\n{done.stderr}"
+        long_running = [p.name for p in shop.planned.values() if p.phase == "run"]
+        for name in long_running:
+            shop.start(name)
+        await shop.wait_ready(long_running)
+        async with demo_doors.Shop(shop.doors()) as doors:
+            await doors.prepare()  # what `dev.py --no-demo` runs: demo.py --prepare-only
+        yield shop
+    finally:
+        await shop.stop_all()
+        # Stops the private Kafka and PostgreSQL and deletes their data.
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, str(LOCAL / "stack.py"), "reset"],
+            env=env,
+            check=False,
+            capture_output=True,
+            timeout=120,
+        )
+        # As root, PostgreSQL's data lives in /var/tmp/shoptrail-<hash>/postgres; reset
+        # deletes `postgres` but leaves its (now empty) folder.
+        if paths.pg_dir.parent.name.startswith("shoptrail-"):
+            with contextlib.suppress(OSError):
+                paths.pg_dir.parent.rmdir()
