@@ -210,7 +210,7 @@ class TestAutoResolve:
         fixed = [e for e in timeline if e["event_type"] != "order.submitted"]
         assert all(e["resolution"] == "auto" for e in fixed)
         assert fixed[0]["resolution_note"] == (
-            "Resolved automatically — Submitted to Printify (P-1)"
+            "superseded by a later success: Submitted to Printify (P-1)"
         )
 
     async def test_an_error_that_arrives_late_is_resolved_by_the_earlier_success(

@@ -50,4 +50,4 @@ RULES = (
 
 def resolution_note(success_message: str) -> str:
     """Why an entry was resolved without anyone clicking."""
-    return f"Resolved automatically — {success_message}"
+    return f"superseded by a later success: {success_message}"
