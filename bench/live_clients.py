@@ -1,6 +1,6 @@
 """WebSocket clients for bench_live, in a process of their own.
 
-    python bench/live_clients.py WS_URL CLIENTS SAMPLED SECONDS
+    python bench/live_clients.py WS_URL CLIENTS SAMPLED SECONDS [badge]
 
 Opens the clients (SAMPLED of them parse every message and time each entry),
 prints "ready", keeps reading for SECONDS, then prints the latencies as JSON.
@@ -17,10 +17,10 @@ import sys
 from bench_live import Drain, open_clients, open_drains, reader
 
 
-async def main(url: str, clients: int, sampled: int, seconds: float) -> None:
+async def main(url: str, clients: int, sampled: int, seconds: float, others: str) -> None:
     samples: list[float] = []
     conns = await open_clients(url, min(sampled, clients), "&feed=1")
-    drains: list[Drain] = await open_drains(url, max(clients - sampled, 0), "&feed=1")
+    drains: list[Drain] = await open_drains(url, max(clients - sampled, 0), others)
     tasks = [asyncio.create_task(reader(c, samples)) for c in conns]
     tasks += [asyncio.create_task(d.drain()) for d in drains]
     print("ready", flush=True)
@@ -34,4 +34,5 @@ async def main(url: str, clients: int, sampled: int, seconds: float) -> None:
 
 if __name__ == "__main__":
     ws_url, n, sampled, seconds = sys.argv[1:5]
-    asyncio.run(main(ws_url, int(n), int(sampled), float(seconds)))
+    badge_only = sys.argv[5:6] == ["badge"]
+    asyncio.run(main(ws_url, int(n), int(sampled), float(seconds), "" if badge_only else "&feed=1"))

@@ -76,6 +76,7 @@ class Client:
     badge_gap: float = 0.25
     send_timeout: float = 10.0
     _ready: str | None = None
+    _ready_frame: Frame | None = None
     _entries: dict[int, str] = field(default_factory=dict)
     _count: int | None = None
     _sent_count: int | None = None
@@ -91,6 +92,7 @@ class Client:
         if not self._reload:
             if self._ready is None and not self._entries:
                 self._ready = frame.message(self.interest)
+                self._ready_frame = frame if self._ready is not None else None
             else:
                 self._merge_ready()
                 for entry, text in frame.for_interest(self.interest):
@@ -101,7 +103,7 @@ class Client:
 
     def reload(self, seq: int, count: int) -> None:
         self.seq, self._count, self._reload = max(seq, self.seq), count, True
-        self._ready = None
+        self._ready, self._ready_frame = None, None
         self._entries.clear()
         self._wake.set()
 
@@ -120,11 +122,14 @@ class Client:
                 self._last_send = time.monotonic()
 
     def _merge_ready(self) -> None:
-        """A shared message not yet sent is folded back into the pending entries."""
-        if self._ready is not None:
-            for entry in json.loads(self._ready)["entries"]:
-                self._entries[entry["id"]] = json.dumps(entry, separators=(",", ":"))
-            self._ready = None
+        """A shared message not yet sent is folded back into the pending entries.
+
+        The frame's entries are already encoded: merging costs no JSON work.
+        """
+        if self._ready_frame is not None:
+            for entry, text in self._ready_frame.for_interest(self.interest):
+                self._entries[entry["id"]] = text
+        self._ready, self._ready_frame = None, None
 
     def _take(self) -> str | None:
         if self._reload:
@@ -132,7 +137,7 @@ class Client:
             self._sent_count = self._count
             return f'{{"type":"reload","seq":{self.seq},"count":{self._count}}}'
         if self._ready is not None:
-            message, self._ready = self._ready, None
+            message, self._ready, self._ready_frame = self._ready, None, None
             self._sent_count = self._count
             return message
         if self._entries:
