@@ -1,5 +1,5 @@
 # The few verbs a newcomer needs. Everything runs through uv from the one lock file.
-.PHONY: dev test lint format bench schemas infra-up infra-down infra-status sync
+.PHONY: dev test lint format bench schemas infra-up infra-down infra-status sync system-deps
 
 # `uv` from PATH, else the module pip installs (a fresh machine may have no uv at all).
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
@@ -8,12 +8,16 @@ sync:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --locked --all-packages
 
+## Debian packages the stack and the tests use (installed when missing, as root)
+system-deps:
+	@bash deploy/local/system-deps.sh
+
 ## make dev: Kafka, PostgreSQL and every service on this machine (Ctrl-C stops all)
-dev: sync
+dev: system-deps sync
 	$(UV) run python deploy/local/dev.py
 
 ## make test: the whole test suite against real Kafka and PostgreSQL (started on demand)
-test: sync
+test: system-deps sync
 	$(UV) run pytest
 
 lint: sync

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages Shoptrail's local stack and tests need: a JDK and Maven (Kafka
+# from Maven Central), PostgreSQL, Chromium (admin UI browser tests) and
+# docker-compose (parses docker-compose.yml; no Docker engine needed).
+# Installs what is missing when run as root; otherwise says what to install.
+set -euo pipefail
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v make >/dev/null || missing+=(make)
+((${#missing[@]})) || exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "[system-deps] installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q "${missing[@]}"
