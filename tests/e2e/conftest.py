@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext
 
-from shoptrail.admin_ui.devtools.browser import CHROMIUM_ARGS
+from shoptrail.admin_ui.devtools.browser import launch_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 for folder in (REPO, REPO / "deploy" / "local"):
@@ -27,9 +27,6 @@ for folder in (REPO, REPO / "deploy" / "local"):
         sys.path.append(str(folder))
 
 from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_INSTALLED = CHROMIUM.exists()
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +41,8 @@ async def launched_shop(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
 
 @pytest.fixture(scope="session")
 async def e2e_browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium through Playwright (never a downloaded browser)."""
-    if not CHROMIUM_INSTALLED:
-        pytest.fail("Chromium is missing (Debian: apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with launch_chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -31,7 +31,7 @@ from shoptrail.activity.config import Settings as ActivitySettings
 from shoptrail.activity.domain.entries import entry_from_event
 from shoptrail.admin_ui.bootstrap import create_app as create_admin
 from shoptrail.admin_ui.config import Settings as AdminSettings
-from shoptrail.admin_ui.devtools.browser import CHROMIUM_ARGS, Tab, open_tab
+from shoptrail.admin_ui.devtools.browser import Tab, launch_chromium, open_tab
 from shoptrail.admin_ui.devtools.harness import AdminClient, ServeAdmin, Story, log_in
 from shoptrail.admin_ui.devtools.serving import free_port, serving
 from shoptrail.events import PRODUCERS, Event, EventData, topics
@@ -251,21 +251,13 @@ async def notifier(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[str
 
 # ---- the browser ----------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_INSTALLED = CHROMIUM.exists()
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM_INSTALLED:
-        pytest.fail("Chromium is missing (Debian: apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
+    async with launch_chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest.fixture

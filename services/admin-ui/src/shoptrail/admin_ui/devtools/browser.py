@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Page
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    async_playwright,
+)
 
 from shoptrail.admin_ui.config import DEV_PASSWORD
 
+CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -16,6 +28,25 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def chromium_installed() -> bool:
+    return CHROMIUM.exists()
+
+
+@asynccontextmanager
+async def launch_chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    if not chromium_installed():
+        pytest.fail("Chromium is missing (Debian: apt-get install -y chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 @dataclass
