@@ -24,7 +24,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from common import Row
-from infra import asyncpg_dsn, connection_info, free_port, fresh_database, namespace, service
+from infra import asyncpg_dsn, connection_info, fresh_database, namespace, service
 from pydantic_core import to_json
 
 from shoptrail.activity.adapters.migrate import migrate
@@ -35,6 +35,7 @@ from shoptrail.events import Money, decode, new_event
 from shoptrail.events.common import LineItem
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.testing import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "1500"))

@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from common import Row
-from infra import asyncpg_dsn, connection_info, free_port, fresh_database, namespace, service
+from infra import asyncpg_dsn, connection_info, fresh_database, namespace, service
 from websockets.asyncio.client import ClientConnection, connect
 
 from shoptrail.activity.adapters.migrate import migrate
@@ -32,6 +32,7 @@ from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
 from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.testing import free_port
 
 RATE = int(os.environ.get("BENCH_LIVE_RATE", "500"))
 SECONDS = float(os.environ.get("BENCH_LIVE_SECONDS", "10"))

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shoptrail.testing import free_port_block, listening
+
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "deploy" / "local" / "dev.py"
 DEMO = REPO / "deploy" / "local" / "demo.py"
@@ -34,30 +34,6 @@ STORIES = ("delivered", "submission_retried", "sync_failed", "bounce", "cart_aba
 """Every story but the ones that wait on minute-long timers (cart recovery, exhaustion)."""
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres]
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_block() -> int:
-    """A base port whose next hundred ports are all free (below Linux's ephemeral range)."""
-    for _ in range(50):
-        base = random.randrange(20000, 32000, 100)
-        if all(_free(base + offset) for offset in range(100)):
-            return base
-    raise RuntimeError("no block of 100 free ports")
 
 
 @dataclass
@@ -87,7 +63,7 @@ class RunningShop:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningShop]:
     """`make dev` (without demo traffic) on private ports and a private state folder."""
     state = tmp_path_factory.mktemp("whole-shop")
-    base = _free_block()
+    base = free_port_block()
     env = {
         **os.environ,
         "SHOPTRAIL_LOCAL_DIR": str(state),
@@ -264,4 +240,4 @@ class TestTheWholeShop:
         assert "[dev] stopped" in shop.log_tail()
         for name, address in shop.urls.items():
             port = int(address.rsplit(":", 1)[1])
-            assert not _listening(port), f"{name} still listens on {port}"
+            assert not listening(port), f"{name} still listens on {port}"

@@ -22,9 +22,7 @@ import contextlib
 import dataclasses
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +38,8 @@ import httpx
 import pytest
 import stack
 
+from shoptrail.testing import free_port_block
+
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "deploy" / "local"
 
@@ -53,24 +53,6 @@ READY_PATHS = {
     "admin-ui": "/healthz",
 }
 """Where each long-running process says it is ready (the workers have no door)."""
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_block() -> int:
-    """A base port whose next hundred ports are all free (below Linux's ephemeral range)."""
-    for _ in range(50):
-        base = random.randrange(20000, 32000, 100)
-        if all(_free(base + offset) for offset in range(100)):
-            return base
-    raise RuntimeError("no block of 100 free ports")
 
 
 @dataclass

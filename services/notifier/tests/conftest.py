@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from shoptrail.notifier.bootstrap import Notifier, build_notifier
 from shoptrail.notifier.config import Settings
 from shoptrail.notifier.domain.model import ShopSettings
 from shoptrail.notifier.service_layer.shop_settings import update_settings
+from shoptrail.testing import free_port
 
 START = datetime(2026, 2, 23, 9, 0, tzinfo=UTC)
 SHOP = ShopSettings(sender_name="Sam's Prints", sender_address="hello@samsprints.shop")
@@ -61,17 +61,11 @@ class SmtpServer:
         return self.handler.messages
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     """A real SMTP server on a free local port, recording what it accepts."""
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield SmtpServer(handler, controller.port)

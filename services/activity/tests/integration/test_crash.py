@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,16 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderSubmissionFailed
+from shoptrail.testing import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 Eventually = Callable[..., Awaitable[Any]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def logged(engine: AsyncEngine) -> tuple[int, int]:

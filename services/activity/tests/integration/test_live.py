@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
+from shoptrail.testing import free_port
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -36,17 +37,9 @@ class Replica:
     ws: str
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _replica(env: dict[str, str]) -> Iterator[Replica]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["shoptrail-activity", "serve"],
         env=os.environ | env | {"ACTIVITY_PORT": str(port)},

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -20,33 +19,18 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shoptrail.events.codec import decode
+from shoptrail.testing import free_port_block
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 
 LAUNCHER = Path(__file__).resolve().parents[4] / "deploy" / "local" / "stack.py"
 
 
-def _free_port_pair() -> int:
-    """A port p with p and p+1 (the controller) both free."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port < 65000:
-            with socket.socket() as other:
-                try:
-                    other.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no free port pair")
-
-
 class OwnBroker:
     """A Kafka broker this test owns: started, stopped and restarted by the launcher."""
 
     def __init__(self, state: Path) -> None:
-        self.port = _free_port_pair()
+        self.port = free_port_block(2)  # the broker and its controller
         self.bootstrap = f"127.0.0.1:{self.port}"
         self._env = {
             **os.environ,

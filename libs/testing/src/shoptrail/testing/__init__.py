@@ -6,9 +6,47 @@ ambiguous as soon as a service has a conftest of its own.
 
 from __future__ import annotations
 
+import random
+import socket
 from typing import Protocol
 
 from aiokafka import ConsumerRecord
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(size: int = 100) -> int:
+    """A base port whose next `size` ports are all free.
+
+    Drawn below Linux's ephemeral range, so an outgoing connection cannot take
+    one of them between the check and the use.
+    """
+    for _ in range(50):
+        base = random.randrange(20000, 32000, 100)
+        if all(_bindable(base + offset) for offset in range(size)):
+            return base
+    raise RuntimeError(f"no block of {size} free ports")
+
+
+def listening(port: int) -> bool:
+    """True if something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class NewTopicFactory(Protocol):
