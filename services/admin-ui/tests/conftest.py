@@ -8,8 +8,9 @@ its own Kafka topic namespace.
 
 from __future__ import annotations
 
+import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from shoptrail.admin_ui.bootstrap import create_app as create_admin
 from shoptrail.admin_ui.config import Settings as AdminSettings
 from shoptrail.admin_ui.devtools.browser import Tab, launch_chromium, open_tab
 from shoptrail.admin_ui.devtools.harness import AdminClient, ServeAdmin, Story, log_in
-from shoptrail.admin_ui.devtools.serving import free_port, serving
+from shoptrail.admin_ui.devtools.serving import port_of, reserve_port, serving
 from shoptrail.events import PRODUCERS, Event, EventData, topics
 from shoptrail.events.publisher import EventPublisher, create_broker
 from shoptrail.testing import NewTopicFactory
@@ -88,13 +89,20 @@ class Activity:
 
 
 @pytest.fixture
-def admin_port() -> int:
-    """Chosen before anything starts: the activity service must know the admin's origin."""
-    return free_port()
+def admin_socket() -> Iterator[socket.socket]:
+    """Reserved before anything starts: the activity service must know the admin's origin."""
+    sock = reserve_port()
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def admin_port(admin_socket: socket.socket) -> int:
+    return port_of(admin_socket)
 
 
 def activity_settings(
-    database_url: str, kafka_bootstrap: str, admin_port: int, namespace: str | None
+    database_url: str, kafka_bootstrap: str, admin_port: int, namespace: str | None, port: int
 ) -> ActivitySettings:
     values: dict[str, Any] = {
         "environment": "test",
@@ -106,7 +114,6 @@ def activity_settings(
         "metadata_max_age_ms": 1000,
         "batch_timeout_ms": 50,
     }
-    port = free_port()
     values["port"] = port
     # Browsers on the admin's origin may open the live WebSocket, at this port.
     values["ws_allowed_origins"] = f"http://127.0.0.1:{admin_port}"
@@ -118,14 +125,19 @@ def activity_settings(
 
 @asynccontextmanager
 async def running_activity(
-    settings: ActivitySettings, namespace: str | None
+    database_url: str, kafka_bootstrap: str, admin_port: int, namespace: str | None
 ) -> AsyncIterator[Activity]:
+    sock = reserve_port()
+    settings = activity_settings(
+        database_url, kafka_bootstrap, admin_port, namespace, port=port_of(sock)
+    )
     engine = create_async_engine(settings.database_url)
     try:
-        async with serving(create_activity(settings), settings.port) as url:
+        async with serving(create_activity(settings), sock) as url:
             yield Activity(url, engine, settings.kafka_bootstrap, namespace)
     finally:
         await engine.dispose()
+        sock.close()
 
 
 @pytest.fixture
@@ -133,8 +145,7 @@ async def activity(
     database_url: str, kafka_bootstrap: str, admin_port: int
 ) -> AsyncIterator[Activity]:
     """The activity service without its consumer: tests write entries into the log directly."""
-    settings = activity_settings(database_url, kafka_bootstrap, admin_port, None)
-    async with running_activity(settings, None) as running:
+    async with running_activity(database_url, kafka_bootstrap, admin_port, None) as running:
         yield running
 
 
@@ -152,8 +163,9 @@ async def live_activity(
     await kafka.start()
     await kafka.create_topics([NewTopic(n, 3, 1) for n in names])
     try:
-        settings = activity_settings(database_url, kafka_bootstrap, admin_port, namespace)
-        async with running_activity(settings, namespace) as running:
+        async with running_activity(
+            database_url, kafka_bootstrap, admin_port, namespace
+        ) as running:
             yield running
     finally:
         await kafka.delete_topics(
@@ -177,13 +189,13 @@ def admin_settings(activity_url: str, **overrides: Any) -> AdminSettings:
 
 
 @pytest.fixture
-async def serve_admin(admin_port: int) -> AsyncIterator[ServeAdmin]:
-    """Starts the admin UI on `admin_port` against the given services; returns its URL."""
+async def serve_admin(admin_socket: socket.socket) -> AsyncIterator[ServeAdmin]:
+    """Starts the admin UI on its reserved port against the given services; returns its URL."""
     async with AsyncExitStack() as stack:
 
         async def start(activity: Activity, **overrides: Any) -> str:
             app = create_admin(admin_settings(activity.url, **overrides))
-            return await stack.enter_async_context(serving(app, admin_port))
+            return await stack.enter_async_context(serving(app, admin_socket))
 
         yield start
 

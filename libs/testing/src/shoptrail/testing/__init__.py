@@ -12,12 +12,22 @@ from typing import Protocol
 
 from aiokafka import ConsumerRecord
 
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A port nothing listens on now (the kernel's pick)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, for a server started in another process.
+
+    Drawn below Linux's ephemeral range (32768+), so an outgoing connection
+    cannot take it before the server binds, and never handed out twice by
+    this process.
+    """
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _bindable(port: int) -> bool:

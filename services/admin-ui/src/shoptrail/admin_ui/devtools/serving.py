@@ -11,20 +11,33 @@ import uvicorn
 from starlette.types import ASGIApp
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def reserve_port() -> socket.socket:
+    """A bound, not yet listening socket: its port is known now and stays ours.
+
+    Picking a free port and binding it later races with anything else on the
+    machine (an outgoing connection can take it in between); holding the
+    socket does not.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
-    """Serve `app` (lifespan included) until the block ends; yields its base URL."""
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
+async def serving(app: ASGIApp, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve `app` (lifespan included) on `sock` (default: a fresh one) until the block ends.
+
+    Yields its base URL. A socket passed in stays the caller's to close.
+    """
+    owned = sock is None
+    listening = sock if sock is not None else reserve_port()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     async with asyncio.timeout(30):
         while not server.started:
             if task.done():
@@ -32,7 +45,9 @@ async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
                 raise RuntimeError("the server stopped before it started")
             await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port_of(listening)}"
     finally:
         server.should_exit = True
         await task
+        if owned:
+            listening.close()
