@@ -26,9 +26,22 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.engine import make_url
 
 from shoptrail.testing import NewTopicFactory, TopicReader, TopicSize
+from shoptrail.testing.hangs import watchdog
 
 REPO = Path(__file__).resolve().parent
 LAUNCHER = REPO / "deploy" / "local" / "stack.py"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """A test about to hit its timeout first prints where its asyncio tasks wait."""
+    marker = item.get_closest_marker("timeout")
+    timeout = float(marker.args[0]) if marker and marker.args else item.config.getini("timeout")
+    timeout = float(timeout or 0)
+    if timeout <= 10:
+        return (yield)
+    with watchdog(item.nodeid, after=timeout - 5):
+        return (yield)
 
 
 def _docker_engine_answers() -> bool:

@@ -15,10 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from shoptrail.activity.adapters.changes import ChangeLog
+from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
@@ -253,3 +256,21 @@ async def test_the_token_endpoint_needs_the_service_token(
     assert granted.json()["url"].endswith("/ws")
     async with live(a, token=granted.json()["token"]) as ok:
         assert ok.messages[0]["type"] == "hello"
+
+
+async def test_the_hub_stops_even_when_a_change_arrives_as_it_is_cancelled(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """On Python 3.11 `asyncio.wait_for` lost a cancel that coincided with a wake-up,
+    and stopping the service hung forever (seen in CI)."""
+    dsn = make_url(database_url).set(drivername="postgresql")
+    hub = Hub(ChangeLog(engine), dsn.render_as_string(hide_password=False), poll=60)
+    for _ in range(3):
+        await hub.start()
+        await asyncio.sleep(0.3)  # the hub is now waiting for a notification
+        hub._wake.set()  # a change is announced in the same tick as the stop
+        stopping = asyncio.create_task(hub.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=3)
+        if not done:
+            stopping.cancel()
+            pytest.fail("the hub did not stop")

@@ -160,5 +160,6 @@ class OutboxRelay:
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # wait_for can swallow a cancel (3.11)
+                await self._wake.wait()
         self._wake.clear()

@@ -118,7 +118,8 @@ class Client:
                     await asyncio.sleep(wait)
             message = self._take()
             if message is not None:
-                await asyncio.wait_for(self.send(message), self.send_timeout)
+                async with asyncio.timeout(self.send_timeout):  # no task per send
+                    await self.send(message)
                 self._last_send = time.monotonic()
 
     def _merge_ready(self) -> None:

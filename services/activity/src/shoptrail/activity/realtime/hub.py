@@ -41,23 +41,27 @@ class Hub:
         self._frame_interval = frame_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.clients: set[Client] = set()
         self.seq = 0
         self.count = 0
 
     async def start(self) -> None:
+        self._stopping = False
         self.seq = await self._changes.latest()
         self.count = await self._changes.attention_count()
         self._task = asyncio.create_task(self._listen(), name="activity-hub")
 
     async def stop(self) -> None:
+        self._stopping = True  # even a cancel lost inside a library ends the loop
+        self._wake.set()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 conn = await asyncpg.connect(self._dsn)
             except (OSError, asyncpg.PostgresError):
@@ -66,12 +70,15 @@ class Hub:
                 continue
             try:
                 await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
-                while not conn.is_closed():
+                while not conn.is_closed() and not self._stopping:
                     await self._drain()
                     # At most one frame per interval: a storm of commits becomes one message.
                     await asyncio.sleep(self._frame_interval)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that
+                    # arrives as the wake-up does, and stop() would wait forever.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
+                        async with asyncio.timeout(self._poll):
+                            await self._wake.wait()
                     self._wake.clear()
             except (OSError, asyncpg.PostgresError):
                 log.warning("live updates: listener connection lost; reconnecting", exc_info=True)
