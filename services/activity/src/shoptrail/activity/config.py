@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shoptrail.events.topics import EVENT_TOPIC_PATTERN
+from shoptrail.kit.runtime import DEFAULT_GEN0_THRESHOLD
 from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
 
 
@@ -28,6 +29,12 @@ class Settings(ServiceSettings):
     batch_timeout_ms: int = Field(default=100, ge=1)
     metadata_max_age_ms: int = Field(
         default=30_000, description="How soon a new producer's topic is picked up."
+    )
+
+    gc_gen0_threshold: int = Field(
+        default=DEFAULT_GEN0_THRESHOLD,
+        ge=0,
+        description="Young-generation threshold of the cycle collector (0: CPython's default).",
     )
 
     retention_days: int = Field(default=90, ge=1)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shoptrail.activity.domain.entries import LogEntry
@@ -59,15 +58,18 @@ INSERT INTO {orders} AS o (order_id, status, status_at, order_number, customer_e
     carrier, tracking_number, tracking_url, refunded_amount, created_at)
 SELECT u.order_id, coalesce(u.status, 'pending'),
        CASE WHEN u.status IS NULL THEN '-infinity' ELSE u.at END,
-       u.order_number, u.customer_email, u.total_amount, u.currency, u.line_items,
-       u.shipping_address, u.provider, u.provider_order_id, u.carrier, u.tracking_number,
+       u.order_number, u.customer_email, u.total_amount, u.currency,
+       -- The order snapshot's line items and address, straight from its log entry.
+       snapshot.payload -> 'line_items', nullif(snapshot.payload -> 'shipping_address', 'null'),
+       u.provider, u.provider_order_id, u.carrier, u.tracking_number,
        u.tracking_url, u.refunded, u.created_at
 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[],
-            $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[], $12::text[],
-            $13::text[], $14::text[], $15::bigint[], $16::timestamptz[])
+            $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[],
+            $12::text[], $13::text[], $14::bigint[], $15::timestamptz[])
      AS u(order_id, status, at, order_number, customer_email, total_amount, currency,
-          line_items, shipping_address, provider, provider_order_id, carrier,
+          snapshot_event_id, provider, provider_order_id, carrier,
           tracking_number, tracking_url, refunded, created_at)
+LEFT JOIN {log} snapshot ON snapshot.event_id = u.snapshot_event_id
 ON CONFLICT (order_id) DO UPDATE SET
     -- A status without a time of its own ('-infinity') never wins; late events lose.
     status = CASE WHEN EXCLUDED.status_at >= o.status_at THEN EXCLUDED.status ELSE o.status END,
@@ -133,7 +135,7 @@ async def write_entries(
     changes = merge_changes([c for c in (order_change(e) for e in new) if c is not None])
     if changes:
         columns = [list(column) for column in zip(*map(_args, changes), strict=True)]
-        await raw.execute(UPSERT_ORDERS.format(orders=tables.orders), *columns)
+        await raw.execute(UPSERT_ORDERS.format(orders=tables.orders, log=tables.log), *columns)
 
     resolved: list[int] = []
     for rule in RULES:
@@ -168,8 +170,6 @@ async def record_change(conn: AsyncConnection, entry_ids: list[int], kind: str =
 
 def _args(change: Any) -> tuple[Any, ...]:
     d = change.details
-    items = d.get("line_items")
-    address = d.get("shipping_address")
     return (
         change.order_id,
         change.status,
@@ -178,8 +178,7 @@ def _args(change: Any) -> tuple[Any, ...]:
         d.get("customer_email"),
         d.get("total_amount"),
         d.get("currency"),
-        to_json(items).decode() if items is not None else None,
-        to_json(address).decode() if address is not None else None,
+        d.get("snapshot_event_id"),
         d.get("provider"),
         d.get("provider_order_id"),
         d.get("carrier"),

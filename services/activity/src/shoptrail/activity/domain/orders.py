@@ -53,8 +53,9 @@ def order_change(entry: LogEntry) -> OrderChange | None:
                 "customer_email": data.customer_email,
                 "total_amount": data.total.amount,
                 "currency": data.total.currency,
-                "line_items": data.line_items,  # typed; the store serializes them once
-                "shipping_address": data.shipping_address,
+                # Line items and address are copied by the store from this entry's
+                # payload, already written in the same transaction: never serialized twice.
+                "snapshot_event_id": entry.event_id,
                 "provider": data.fulfilment_provider,
                 "created_at": entry.occurred_at,
             },

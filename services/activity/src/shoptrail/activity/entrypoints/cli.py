@@ -19,6 +19,7 @@ from shoptrail.activity.bootstrap import create_app
 from shoptrail.activity.config import Settings
 from shoptrail.activity.service_layer.replay import ReplayStats, replay
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.runtime import tune_gc
 
 REPLAY_HELP = """\
 Rebuild the activity log (and the order read model) from the beginning of every
@@ -128,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    if args.command in ("serve", "replay") and settings.gc_gen0_threshold:
+        # Consuming churns through short-lived objects: see shoptrail.kit.runtime.
+        tune_gc(settings.gc_gen0_threshold)
     if args.command == "serve":
+        app = create_app(settings)
         uvicorn.run(
-            create_app(settings),
+            app,
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_config=None,
