@@ -292,7 +292,10 @@ def postgres_up(p: Paths) -> None:
     log = p.pg_dir / "postgres.log"
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={p.pg_port} -c unix_socket_directories={p.pg_dir} "
-        "-c max_connections=300 -c shared_buffers=256MB"
+        "-c max_connections=300 -c shared_buffers=256MB "
+        # The activity log is write-heavy: fewer forced checkpoints, less WAL
+        # (PostgreSQL logs "checkpoints are occurring too frequently" at 1GB).
+        "-c max_wal_size=4GB -c wal_compression=on"
     )
     say(f"starting PostgreSQL on 127.0.0.1:{p.pg_port} (log: {log})")
     subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from shoptrail.activity.domain.rules import RULES
 from shoptrail.activity.entrypoints.cli import ProgressBar
 from shoptrail.activity.entrypoints.scheduler import seconds_until
 from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
-from shoptrail.activity.service_layer.record import record_batch
+from shoptrail.activity.service_layer.record import lane_of, record_batch
 from shoptrail.activity.service_layer.replay import ReplayStats
 from shoptrail.events import encode, new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted, SyncFailed
@@ -49,7 +50,7 @@ def test_a_dead_letter_entry_has_the_same_id_however_often_it_is_seen() -> None:
     assert first.event_id == make().event_id
     assert first.message == "Unreadable event on shoptrail.ingest @ partition 2 offset 77"
     assert first.level == "error"
-    assert json.loads(first.payload_json())["dead_letter_topic"] == "shoptrail.ingest.dlq"
+    assert json.loads(first.payload)["dead_letter_topic"] == "shoptrail.ingest.dlq"
 
 
 class TestCursor:
@@ -136,6 +137,53 @@ async def test_a_batch_writes_good_events_and_an_error_entry_per_unreadable_one(
     assert [e.event_type for e in store.written] == ["order.shipped", "event.dead_lettered"]
     assert dead.published[0][0].offset == 2
     assert "CloudEvents" in dead.published[0][1]
+
+
+class LaneStore(LogStore):
+    """Records which writes ran at the same time, and which entries each carried."""
+
+    def __init__(self, lanes: int, fail_on: str | None = None) -> None:
+        self.lanes, self.fail_on = lanes, fail_on
+        self.writes: list[list[str | None]] = []
+        self.running = self.most_at_once = 0
+
+    async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        await asyncio.sleep(0.01)
+        self.running -= 1
+        if self.fail_on and any(e.order_id == self.fail_on for e in entries):
+            raise RuntimeError(f"cannot write {self.fail_on}")
+        self.writes.append([e.order_id for e in entries])
+        return WriteResult(inserted_ids=list(range(len(entries))))
+
+
+def shipped(order: str) -> Record:
+    data = OrderShipped.example().model_copy(update={"order_id": order})
+    return Record(encode(new_event(data, source="/t")), key=order.encode())
+
+
+async def test_lanes_write_at_once_and_keep_each_orders_events_in_one_lane() -> None:
+    orders = [f"ord_{n % 7}" for n in range(60)]
+    keyless = Record(encode(new_event(SyncFailed.example(), source="/t")))
+    store = LaneStore(lanes=2)
+    outcome = await record_batch(
+        records=[*map(shipped, orders), keyless], store=store, dead_letters=None, chunk=10
+    )
+    assert outcome.read == 61
+    assert store.most_at_once == 2
+    assert {lane_of(shipped(o), 2) for o in orders} == {0, 1}
+    assert lane_of(keyless, 2) == 0
+    for write in store.writes:  # a write never mixes lanes: an order stays in its lane
+        assert len({lane_of(shipped(o), 2) if o else 0 for o in write}) == 1
+    assert sorted(o for w in store.writes for o in w if o) == sorted(orders)
+
+
+async def test_a_failing_lane_fails_the_batch_with_its_own_error() -> None:
+    store = LaneStore(lanes=2, fail_on="ord_3")
+    records = [shipped(f"ord_{n}") for n in range(8)]
+    with pytest.raises(RuntimeError, match="cannot write ord_3"):
+        await record_batch(records=records, store=store, dead_letters=None, chunk=2)
 
 
 def test_sql_scripts_split_outside_function_bodies() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shoptrail.events.base import EventData
-from shoptrail.events.envelope import Event
+from shoptrail.events.envelope import Event, envelope_of
 from shoptrail.events.registry import REGISTRY, Registry, UnknownEventTypeError
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -68,7 +68,7 @@ def _decode_current(raw: bytes | str, registry: Registry) -> Event[EventData] | 
     if type_ not in registry:
         return None
     try:
-        event = Event[registry.get(type_)].model_validate_json(data)  # type: ignore[misc]
+        event = envelope_of(registry.get(type_)).model_validate_json(data)
     except ValidationError:
         return None
     return event if event.specversion == "1.0" else None
@@ -108,7 +108,7 @@ def _decode_checked(raw: bytes | str, registry: Registry) -> Event[EventData]:
     except LookupError as exc:
         raise MalformedEventError(str(exc)) from None
     try:
-        return Event[data_cls].model_validate(  # type: ignore[valid-type]
+        return envelope_of(data_cls).model_validate(
             {**body, "schemaversion": data_cls.VERSION, "data": data}
         )
     except ValidationError as exc:

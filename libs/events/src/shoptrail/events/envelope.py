@@ -63,6 +63,17 @@ class Event(BaseModel, Generic[D]):
         return self.data.render()
 
 
+_ENVELOPES: dict[type[EventData], type[Event[Any]]] = {}
+
+
+def envelope_of(data_cls: type[EventData]) -> type[Event[Any]]:
+    """`Event[data_cls]`, parametrized once: pydantic's own lookup costs µs a call."""
+    model = _ENVELOPES.get(data_cls)
+    if model is None:
+        model = _ENVELOPES[data_cls] = Event[data_cls]  # type: ignore[valid-type]
+    return model
+
+
 def new_event(
     data: NewData,
     *,
@@ -83,7 +94,7 @@ def new_event(
     if caused_by is not None:
         correlationid = correlationid or caused_by.correlationid or str(caused_by.id)
         traceparent = traceparent or caused_by.traceparent
-    model = cast(type[Event[NewData]], Event[type(data)])  # type: ignore[misc]
+    model = cast(type[Event[NewData]], envelope_of(type(data)))
     return model(
         id=id or uuid7(),
         type=data.TYPE,

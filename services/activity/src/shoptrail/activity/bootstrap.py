@@ -39,7 +39,8 @@ def create_app(settings: Settings) -> FastAPI:
         metadata_max_age_ms=settings.metadata_max_age_ms,
     )
     if settings.consume:
-        subscribe_log_consumer(broker, settings, store=PostgresLogStore(engine), metrics=metrics)
+        store = PostgresLogStore(engine, lanes=settings.write_lanes)
+        subscribe_log_consumer(broker, settings, store=store, metrics=metrics)
     dsn = make_url(settings.database_url).set(drivername="postgresql")
     hub = Hub(
         ChangeLog(engine),

@@ -25,6 +25,11 @@ class KafkaDeadLetters(DeadLetters):
         await dead_letter(self._broker, record, error, group=self._group)
 
 
+async def _raw_records_only(message: Any) -> None:
+    """The handler reads `raw_message`; FastStream need not JSON-decode every body too."""
+    return None
+
+
 def subscribe_log_consumer(
     broker: KafkaBroker, settings: Settings, *, store: LogStore, metrics: Metrics
 ) -> None:
@@ -46,9 +51,11 @@ def subscribe_log_consumer(
         group_id=settings.group_id,
         batch=True,
         max_records=settings.batch_max_records,
+        max_partition_fetch_bytes=settings.partition_fetch_bytes,
         batch_timeout_ms=settings.batch_timeout_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_records_only,
     )(on_batch)
 
 

@@ -87,6 +87,12 @@ class Hub:
                     await conn.close()
 
     async def _drain(self) -> None:
+        if not self.clients:
+            # Nobody to tell (a replica that only consumes): keep the numbering and the
+            # count current for the next client's hello, without reading the changes.
+            self.seq = await self._changes.latest()
+            self.count = await self._changes.attention_count()
+            return
         while changes := await self._changes.since(self.seq, limit=5000):
             await self._broadcast(changes)
 

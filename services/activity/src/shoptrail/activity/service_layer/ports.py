@@ -26,6 +26,9 @@ class WriteResult:
 class LogStore(abc.ABC):
     """Where entries are written; idempotent on `event_id`."""
 
+    lanes: int = 1
+    """How many writes may run at once (each in its own transaction)."""
+
     @abc.abstractmethod
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
         """Write a batch in one transaction; entries already logged are skipped."""

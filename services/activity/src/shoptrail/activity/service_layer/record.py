@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry
 from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
 from shoptrail.events import MalformedEventError, decode
 
-YIELD_EVERY = 64  # records parsed between yields, so an in-flight write keeps moving
+YIELD_EVERY = 16  # records parsed between yields, so an in-flight write keeps moving
 
 
 @dataclass
@@ -53,6 +54,18 @@ async def _parse(
     return entries
 
 
+def lane_of(record: Any, lanes: int) -> int:
+    """Which write lane a record takes: by its Kafka key, which is the order id.
+
+    One order's events therefore stay in one lane, written in turn, so the read
+    model folds them in order and an order's success finds its earlier error
+    (auto-resolve). Records without a key (syncs, system facts) all share lane 0,
+    which keeps the provider-keyed sync rule within one lane too.
+    """
+    key = record.key
+    return zlib.crc32(key) % lanes if key and lanes > 1 else 0
+
+
 async def record_batch(
     *,
     records: Sequence[Any],
@@ -62,14 +75,40 @@ async def record_batch(
 ) -> BatchOutcome:
     """Parse every record; move unreadable ones aside (logging an error); write the rest.
 
-    Parsing chunk i+1 overlaps writing chunk i (writes stay one after another);
-    the call returns only when every chunk is committed, so the caller's offset
-    commit still follows the database. Dead letters are published before the
-    log commits: a crash in between only publishes the same dead letter again
-    (its log entry's id is fixed by the record's coordinates). `dead_letters=None`
+    Records are split into `store.lanes` lanes (see `lane_of`) written
+    concurrently, each in its own transactions. Within a lane, parsing chunk
+    i+1 overlaps writing chunk i, and writes stay one after another. The call
+    returns only when every chunk is committed, so the caller's offset commit
+    still follows the database. Dead letters are published before the log
+    commits: a crash in between only publishes the same dead letter again (its
+    log entry's id is fixed by the record's coordinates). `dead_letters=None`
     (replay) logs without publishing.
     """
     outcome = BatchOutcome(read=len(records))
+    lanes: list[list[Any]] = [[] for _ in range(max(store.lanes, 1))]
+    for record in records:
+        lanes[lane_of(record, len(lanes))].append(record)
+    busy = [lane for lane in lanes if lane]
+    if len(busy) <= 1:
+        for lane in busy:
+            await _record_lane(lane, store, dead_letters, outcome, chunk)
+        return outcome
+    try:
+        async with asyncio.TaskGroup() as group:
+            for lane in busy:
+                group.create_task(_record_lane(lane, store, dead_letters, outcome, chunk))
+    except ExceptionGroup as failed:  # the other lanes were cancelled; report the cause
+        raise failed.exceptions[0] from None
+    return outcome
+
+
+async def _record_lane(
+    records: Sequence[Any],
+    store: LogStore,
+    dead_letters: DeadLetters | None,
+    outcome: BatchOutcome,
+    chunk: int,
+) -> None:
     in_flight: asyncio.Task[WriteResult] | None = None
     try:
         for start in range(0, len(records), chunk):
@@ -83,4 +122,3 @@ async def record_batch(
     finally:
         if in_flight is not None:
             in_flight.cancel()
-    return outcome

@@ -1,0 +1,59 @@
+"""Writing chunks: the COPY fast path and its fall-back when a chunk holds a known event."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shoptrail.activity.adapters.store import PostgresLogStore
+from shoptrail.activity.domain.entries import entry_from_event
+from shoptrail.events import new_event
+from shoptrail.events.fulfilment import OrderSubmitted
+from shoptrail.events.ingest import OrderCreated
+
+pytestmark = pytest.mark.postgres
+
+
+def created(n: int) -> OrderCreated:
+    return OrderCreated.example().model_copy(update={"order_id": f"ord_{n}"})
+
+
+async def logged(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT event_id::text, id FROM activity_log"))
+        return {event_id: id_ for event_id, id_ in rows.all()}
+
+
+async def test_new_entries_get_the_ids_they_were_stored_under(engine: AsyncEngine) -> None:
+    entries = [entry_from_event(new_event(created(n), source="/t")) for n in range(3)]
+    result = await PostgresLogStore(engine).write(entries)
+    stored = await logged(engine)
+    assert result.duplicates == 0
+    assert result.inserted_ids == [stored[str(e.event_id)] for e in entries]
+    async with engine.connect() as conn:
+        items = await conn.scalar(text("SELECT line_items FROM orders WHERE order_id = 'ord_1'"))
+        address = await conn.scalar(text("SELECT shipping_address->>'city' FROM orders LIMIT 1"))
+    assert items == created(1).model_dump(mode="json")["line_items"]
+    assert address == "Bristol"
+
+
+async def test_a_chunk_with_known_events_inserts_only_the_new_ones(engine: AsyncEngine) -> None:
+    store = PostgresLogStore(engine)
+    first = [entry_from_event(new_event(created(n), source="/t")) for n in range(2)]
+    await store.write(first)
+    later = entry_from_event(
+        new_event(
+            OrderSubmitted(order_id="ord_9", provider="Printify", provider_order_id="P"),
+            source="/t",
+        )
+    )
+    # A redelivered event, a new one, and the new one again within the same chunk.
+    result = await store.write([first[1], later, later])
+    stored = await logged(engine)
+    assert result.inserted_ids == [stored[str(later.event_id)]]
+    assert result.duplicates == 2
+    assert len(stored) == 3
+    async with engine.connect() as conn:
+        counted = await conn.scalar(text("SELECT sum(n) FROM activity_counts"))
+    assert counted == 3  # the failed COPY left no trace in the counters
