@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,3 +127,28 @@ async def test_clients_in_sync_share_one_message_per_frame() -> None:
     await drive(b, 0.05)
     assert first.sent == second.sent
     assert [e["id"] for e in first.sent[0]["entries"]] == [1, 2]
+
+
+async def test_a_send_stuck_past_the_timeout_ends_that_client_with_a_timeout() -> None:
+    stuck = Client(send=Recorder(block=asyncio.Event()), interest=Interest(feed=True))
+    stuck.send_timeout = 0.05
+    task = asyncio.create_task(stuck.run())
+    stuck.offer(Frame(1, 1, [entry(1)]))
+    await asyncio.sleep(0.01)
+    assert not stuck.check_stalled(time.monotonic())  # sending, but not for long yet
+    await asyncio.sleep(0.06)
+    assert stuck.check_stalled(time.monotonic())
+    with pytest.raises(TimeoutError, match=r"longer than 0\.05s"):
+        await task
+
+
+async def test_an_idle_client_is_never_taken_for_a_stalled_one() -> None:
+    idle = Client(send=Recorder(), interest=Interest(feed=True))
+    idle.send_timeout = 0.01
+    task = asyncio.create_task(idle.run())
+    idle.offer(Frame(1, 1, [entry(1)]))
+    await asyncio.sleep(0.05)
+    assert not idle.check_stalled(time.monotonic())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

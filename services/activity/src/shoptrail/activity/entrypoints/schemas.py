@@ -30,6 +30,28 @@ class EntryOut(BaseModel):
     needs_attention: bool
 
 
+class LiveEntryOut(BaseModel):
+    """An entry as the live WebSocket pushes it: everything but the payload.
+
+    Every open admin tab receives every new entry, so the payload (addresses,
+    line items) stays behind the authenticated HTTP API, fetched when a page
+    shows it; the frames stay small.
+    """
+
+    id: int
+    event_id: UUID
+    event_type: str
+    category: str
+    level: Literal["debug", "info", "warning", "error"]
+    order_id: str | None
+    message: str
+    occurred_at: datetime
+    resolved_at: datetime | None
+    resolution: Literal["resolved", "dismissed", "auto"] | None
+    resolution_note: str | None
+    needs_attention: bool
+
+
 class FeedPageOut(BaseModel):
     """A page of the feed, newest first."""
 

@@ -1,4 +1,17 @@
-"""The live WebSocket: authenticated, origin-checked, size- and rate-limited."""
+"""The live WebSocket: authenticated, origin-checked, size- and rate-limited.
+
+`GET /ws?token=…[&feed=1][&order=<id>][&since=<seq>]`, token from `POST /api/ws-tokens`.
+The server sends JSON text messages, each with `seq` (grows with every committed
+change; a message with a lower `seq` than one already seen is stale) and `count`
+(the authoritative needs-attention count):
+
+- `{"type": "hello", "seq", "count"}` first; then what was missed since `since`;
+- `{"type": "entries", "seq", "count", "entries": [...]}` new or changed entries
+  (feed subscribers: all but debug; `order=`: that order's), as `LiveEntryOut`:
+  no payload, which the HTTP API serves;
+- `{"type": "badge", "seq", "count"}` the count alone, at most every 250 ms;
+- `{"type": "reload", "seq", "count"}` too far behind: fetch the page again.
+"""
 
 from __future__ import annotations
 

@@ -83,6 +83,9 @@ class Client:
     _reload: bool = False
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _last_send: float = 0.0
+    _sending_since: float | None = None
+    _task: asyncio.Task[None] | None = None
+    _stalled: bool = False
 
     def offer(self, frame: Frame) -> None:
         """Queue a broadcast for this client."""
@@ -108,19 +111,41 @@ class Client:
         self._wake.set()
 
     async def run(self) -> None:
-        """Send pending updates until the connection ends (raises when it does)."""
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if not (self._ready or self._entries or self._reload):
-                wait = self._last_send + self.badge_gap - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            message = self._take()
-            if message is not None:
-                async with asyncio.timeout(self.send_timeout):  # no task per send
+        """Send pending updates until the connection ends (raises when it does).
+
+        Raises TimeoutError when the hub finds a send stuck for `send_timeout`
+        (see `check_stalled`): one watchdog pass per frame for every client
+        costs far less than a timer per send.
+        """
+        self._task = asyncio.current_task()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if not (self._ready or self._entries or self._reload):
+                    wait = self._last_send + self.badge_gap - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                message = self._take()
+                if message is not None:
+                    self._sending_since = time.monotonic()
                     await self.send(message)
-                self._last_send = time.monotonic()
+                    self._sending_since = None
+                    self._last_send = time.monotonic()
+        except asyncio.CancelledError:
+            if not self._stalled:
+                raise
+            raise TimeoutError(f"a send took longer than {self.send_timeout}s") from None
+
+    def check_stalled(self, now: float) -> bool:
+        """End this client's sender if a send has been stuck past `send_timeout`."""
+        since = self._sending_since
+        if since is None or now - since <= self.send_timeout or self._stalled:
+            return False
+        self._stalled = True
+        if self._task is not None:
+            self._task.cancel()
+        return True
 
     def _merge_ready(self) -> None:
         """A shared message not yet sent is folded back into the pending entries.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from typing import Any
 
 import asyncpg
 
 from shoptrail.activity.adapters.changes import Change, ChangeLog
-from shoptrail.activity.entrypoints.schemas import EntryOut
+from shoptrail.activity.entrypoints.schemas import LiveEntryOut
 from shoptrail.activity.realtime.client import Client, Frame
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,14 @@ class Hub:
             try:
                 await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
                 while not conn.is_closed() and not self._stopping:
+                    started = time.monotonic()
                     await self._drain()
+                    now = time.monotonic()
+                    for client in list(self.clients):
+                        client.check_stalled(now)
                     # At most one frame per interval: a storm of commits becomes one message.
-                    await asyncio.sleep(self._frame_interval)
+                    # The time the frame took to go out counts towards the interval.
+                    await asyncio.sleep(max(0.0, started + self._frame_interval - now))
                     # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that
                     # arrives as the wake-up does, and stop() would wait forever.
                     with contextlib.suppress(TimeoutError):
@@ -129,5 +136,18 @@ class Hub:
 
 
 def _encode(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-    """Each entry as JSON once, shared by every client's message."""
-    return [(e, EntryOut.model_validate(e).model_dump_json()) for e in entries]
+    """Each entry as JSON once, shared by every client's message.
+
+    ASCII only (non-ASCII escaped as \\uXXXX, which every JSON parser reads back):
+    the server encodes each message to UTF-8 once per client, and for an ASCII
+    string that is a plain copy instead of a per-character walk ("—", "£").
+    """
+    return [
+        (
+            e,
+            json.dumps(
+                LiveEntryOut.model_validate(e).model_dump(mode="json"), separators=(",", ":")
+            ),
+        )
+        for e in entries
+    ]
