@@ -60,11 +60,10 @@ def subscribe_log_consumer(
 
 
 def _record_lag(consumer: AIOKafkaConsumer, batch: tuple[Any, ...], metrics: Metrics) -> None:
-    last: dict[TopicPartition, int] = {}
-    for record in batch:
-        tp = TopicPartition(record.topic, record.partition)
-        last[tp] = max(last.get(tp, -1), record.offset)
-    for tp, offset in last.items():
-        highwater = consumer.highwater(tp)
+    last: dict[tuple[str, int], int] = {}
+    for record in batch:  # offsets grow within a partition: the last one seen is the highest
+        last[record.topic, record.partition] = record.offset
+    for (topic, partition), offset in last.items():
+        highwater = consumer.highwater(TopicPartition(topic, partition))
         if highwater is not None:
-            metrics.lag.labels(tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
+            metrics.lag.labels(topic, str(partition)).set(max(highwater - offset - 1, 0))
