@@ -45,7 +45,7 @@ from shoptrail.events.ingest import OrderCreated
 from shoptrail.events.publisher import EventPublisher, create_broker
 from shoptrail.testing import free_port
 
-EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
+EVENTS = int(os.environ.get("BENCH_EVENTS", "60000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "1500"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))

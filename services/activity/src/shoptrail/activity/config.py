@@ -25,12 +25,12 @@ class Settings(ServiceSettings):
     consume: bool = Field(default=True, description="Run the log consumer in this process.")
     topic_pattern: str = EVENT_TOPIC_PATTERN
     group_id: str = "shoptrail-activity"
-    batch_max_records: int = Field(default=5000, ge=1)
+    batch_max_records: int = Field(default=20_000, ge=1)
     write_lanes: int = Field(
         default=2, ge=1, description="Concurrent log writers (connections) per consumer."
     )
     partition_fetch_bytes: int = Field(
-        default=4 * 1024 * 1024,
+        default=8 * 1024 * 1024,
         description="Most bytes fetched per partition at once: lets a backlog fill a batch.",
     )
     batch_timeout_ms: int = Field(default=100, ge=1)
