@@ -36,8 +36,9 @@ LAUNCHER = REPO / "deploy" / "local" / "stack.py"
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
     """A test about to hit its timeout first prints where its asyncio tasks wait."""
     marker = item.get_closest_marker("timeout")
-    timeout = float(marker.args[0]) if marker and marker.args else item.config.getini("timeout")
-    timeout = float(timeout or 0)
+    timeout = float(
+        (marker.args[0] if marker and marker.args else item.config.getini("timeout")) or 0
+    )
     if timeout <= 10:
         return (yield)
     with watchdog(item.nodeid, after=timeout - 5):

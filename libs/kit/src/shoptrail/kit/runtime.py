@@ -13,10 +13,10 @@ while garbage cycles are still collected within a batch or two."""
 
 
 def tune_gc(gen0_threshold: int = DEFAULT_GEN0_THRESHOLD) -> None:
-    """Call once, after imports and app assembly, before serving.
+    """Call once, after imports, before serving.
 
-    Freezing moves everything allocated so far (modules, classes, schemas,
-    the app) into a permanent generation the collector never scans again;
+    Freezing moves everything allocated so far (modules, classes, schemas)
+    into a permanent generation the collector never scans again;
     a higher young-generation threshold makes collections rarer. Memory held
     by real garbage cycles is still reclaimed, only later.
     """

@@ -45,8 +45,12 @@ ALLOCATE_IDS = "SELECT nextval(pg_get_serial_sequence('{log}', 'id')) FROM gener
 
 
 def batch_columns(entries: Sequence[LogEntry]) -> list[list[Any]]:
-    """The batch as the ten arrays `INSERT_ENTRIES` unnests (payloads serialized in Rust)."""
-    return [list(column) for column in zip(*map(entry_row, entries), strict=True)]
+    """The batch as the ten arrays `INSERT_ENTRIES` unnests."""
+    return _columns([entry_row(e) for e in entries])
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def entry_row(e: LogEntry) -> tuple[Any, ...]:
@@ -77,8 +81,7 @@ async def insert_entries(raw: Any, entries: Sequence[LogEntry], log: str) -> dic
                 columns=("id", *LOG_COLUMNS),
             )
     except asyncpg.UniqueViolationError:
-        columns = [list(column) for column in zip(*rows, strict=True)]  # as batch_columns()
-        inserted = await raw.fetch(INSERT_ENTRIES.format(log=log), *columns)
+        inserted = await raw.fetch(INSERT_ENTRIES.format(log=log), *_columns(rows))
         return {row["event_id"]: row["id"] for row in inserted}
     return {row[0]: i for i, row in zip(ids, rows, strict=True)}
 

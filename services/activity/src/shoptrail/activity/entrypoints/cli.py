@@ -133,9 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         # Consuming churns through short-lived objects: see shoptrail.kit.runtime.
         tune_gc(settings.gc_gen0_threshold)
     if args.command == "serve":
-        app = create_app(settings)
         uvicorn.run(
-            app,
+            create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_config=None,

@@ -9,27 +9,6 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_validator
 
 
-class EntryOut(BaseModel):
-    """One activity log entry."""
-
-    id: int
-    event_id: UUID
-    event_type: str
-    source: str
-    category: str
-    level: Literal["debug", "info", "warning", "error"]
-    order_id: str | None
-    message: str
-    payload: dict[str, Any]
-    correlation_id: str | None
-    occurred_at: datetime = Field(description="When it happened at its source.")
-    inserted_at: datetime = Field(description="When the log recorded it.")
-    resolved_at: datetime | None
-    resolution: Literal["resolved", "dismissed", "auto"] | None
-    resolution_note: str | None
-    needs_attention: bool
-
-
 class LiveEntryOut(BaseModel):
     """An entry as the live WebSocket pushes it: everything but the payload.
 
@@ -45,11 +24,20 @@ class LiveEntryOut(BaseModel):
     level: Literal["debug", "info", "warning", "error"]
     order_id: str | None
     message: str
-    occurred_at: datetime
+    occurred_at: datetime = Field(description="When it happened at its source.")
     resolved_at: datetime | None
     resolution: Literal["resolved", "dismissed", "auto"] | None
     resolution_note: str | None
     needs_attention: bool
+
+
+class EntryOut(LiveEntryOut):
+    """One activity log entry, whole."""
+
+    source: str
+    payload: dict[str, Any]
+    correlation_id: str | None
+    inserted_at: datetime = Field(description="When the log recorded it.")
 
 
 class FeedPageOut(BaseModel):
