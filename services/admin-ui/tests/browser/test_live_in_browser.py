@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from shoptrail.admin_ui.devtools.browser import Tab, log_in, open_tab
 from shoptrail.admin_ui.devtools.harness import ActivityHandle, ServeAdmin, Story
@@ -91,3 +93,36 @@ async def test_an_open_order_page_follows_its_order(
     await expect(page.locator("#timeline li")).to_have_count(7, timeout=LIVE)
     await expect(page.locator("#timeline li .message").last).to_contain_text("Shipped via DHL")
     await expect(page.locator("#order-summary .status")).to_have_text("Shipped")
+
+
+@pytest.mark.parametrize("first", ["the action's answer", "the live update"])
+async def test_resolving_a_row_shows_its_notice_whichever_arrives_first(
+    tab: Tab, serve_admin: ServeAdmin, live_activity: ActivityHandle, story: Story, first: str
+) -> None:
+    """Resolve answers with the re-rendered row; the live push re-renders it too. Either order
+    ends with the resolved row and the reader's "Resolved" notice."""
+    admin = await serve_admin(live_activity)
+    await live_activity.log(story.at(5, story.sync_failed("API rate limit exceeded")))
+    page = tab.page
+    body = page.locator("body")
+    await log_in(page, admin, "/admin/activity?tab=attention")
+    await connected(page)
+    await expect(body).to_have_attribute("data-feed-updates", "1")  # the catch-up after hello
+    applied_live = re.compile(r"^(?!1$)\d+$")  # any count past that one
+
+    async def answer_after_the_live_update(route: Route) -> None:
+        response = await route.fetch()  # the resolve has committed: its push is on the way
+        await expect(body).to_have_attribute("data-feed-updates", applied_live, timeout=LIVE)
+        await route.fulfill(response=response)
+
+    if first == "the live update":
+        await page.route("**/resolve", answer_after_the_live_update)
+    row = page.locator("#feed-entries > li").first
+    await row.get_by_label("Note for entry").fill("provider back up")
+    await row.get_by_role("button", name="Resolve").click()
+    await expect(body).to_have_attribute("data-feed-updates", applied_live, timeout=LIVE)
+
+    await expect(row.locator(".resolution")).to_contain_text("provider back up")
+    await expect(row.locator(".notice")).to_have_text("Resolved")
+    await expect(page.locator("#attention-badge")).to_be_hidden()
+    assert tab.errors == [] and tab.dialogs == []

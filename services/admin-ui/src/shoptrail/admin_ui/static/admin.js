@@ -27,6 +27,29 @@
     return fragment(await response.text());
   }
 
+  /**
+   * Put a freshly rendered feed row in place of the one on screen (same id), keeping what
+   * the reader has there: the notice of their last action on it, a note they are typing,
+   * and their focus. Rows change under the reader when a live update re-renders them.
+   */
+  function swapRow(fresh) {
+    const current = document.getElementById(fresh.id);
+    if (!current) return;
+    const notice = current.querySelector(".notice");
+    if (notice && !fresh.querySelector(".notice")) {
+      const actions = fresh.querySelector(".actions");
+      if (actions) actions.before(notice);
+      else fresh.querySelector(".entry-body")?.append(notice);
+    }
+    for (const input of current.querySelectorAll("input[id]")) {
+      const twin = fresh.querySelector(`#${CSS.escape(input.id)}`);
+      if (twin && input.value) twin.value = input.value;
+    }
+    const focused = current.contains(document.activeElement) ? document.activeElement.id : "";
+    current.replaceWith(fresh);
+    if (focused) document.getElementById(focused)?.focus({ preventScroll: true });
+  }
+
   // ---- the nav badge ---------------------------------------------------------
 
   function showAttentionCount(count) {
@@ -43,7 +66,6 @@
     const form = event.target.closest("form[data-row-action]");
     if (!form) return;
     event.preventDefault();
-    const row = form.closest("li.entry");
     for (const button of form.querySelectorAll("button")) button.disabled = true;
     try {
       const response = await fetch(form.action, {
@@ -55,8 +77,9 @@
       if (!response.ok) throw new Error(`${form.action}: ${response.status}`);
       const count = response.headers.get("X-Attention-Count");
       if (count !== null) showAttentionCount(Number(count));
+      // By id, not by element: a live update may have re-rendered the row meanwhile.
       const replacement = fragment(await response.text()).querySelector("li.entry");
-      if (row && replacement) row.replaceWith(replacement);
+      if (replacement) swapRow(replacement);
     } catch (error) {
       form.submit(); // fall back to the plain form post
     }
@@ -130,9 +153,7 @@
   async function refreshRows(ids) {
     const params = new URLSearchParams(ids.map((id) => ["id", String(id)]));
     const fresh = await getHtml(`/admin/activity/rows?${params}`);
-    for (const row of fresh.querySelectorAll("li.entry")) {
-      document.getElementById(row.id)?.replaceWith(row);
-    }
+    for (const row of fresh.querySelectorAll("li.entry")) swapRow(row);
   }
 
   // Several messages in a burst become one fetch.
@@ -151,6 +172,9 @@
         if (wantNew) await collectNewRows();
       } catch (error) {
         console.warn("feed update failed", error);
+      } finally {
+        // How many live updates this page has applied: visible in the inspector, read by tests.
+        body.dataset.feedUpdates = String(Number(body.dataset.feedUpdates || 0) + 1);
       }
     }, 150);
   }
