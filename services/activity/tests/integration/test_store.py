@@ -32,10 +32,21 @@ async def test_new_entries_get_the_ids_they_were_stored_under(engine: AsyncEngin
     assert result.duplicates == 0
     assert result.inserted_ids == [stored[str(e.event_id)] for e in entries]
     async with engine.connect() as conn:
-        items = await conn.scalar(text("SELECT line_items FROM orders WHERE order_id = 'ord_1'"))
-        address = await conn.scalar(text("SELECT shipping_address->>'city' FROM orders LIMIT 1"))
-    assert items == created(1).model_dump(mode="json")["line_items"]
-    assert address == "Bristol"
+        order = (
+            (await conn.execute(text("SELECT * FROM orders WHERE order_id = 'ord_1'")))
+            .one()
+            ._mapping
+        )
+    snapshot = created(1)
+    assert order["line_items"] == snapshot.model_dump(mode="json")["line_items"]
+    assert order["shipping_address"]["city"] == "Bristol"
+    assert (order["order_number"], order["customer_email"]) == (
+        snapshot.order_number,
+        snapshot.customer_email,
+    )
+    assert (order["total_amount"], order["currency"]) == (4300, "GBP")
+    assert (order["provider"], order["status"]) == ("Printify", "paid")
+    assert order["created_at"] == order["status_at"] == entries[1].occurred_at
 
 
 async def test_a_chunk_with_known_events_inserts_only_the_new_ones(engine: AsyncEngine) -> None:

@@ -92,21 +92,21 @@ INSERT INTO {orders} AS o (order_id, status, status_at, order_number, customer_e
     carrier, tracking_number, tracking_url, refunded_amount, created_at)
 SELECT u.order_id, coalesce(u.status, 'pending'),
        CASE WHEN u.status IS NULL THEN '-infinity' ELSE u.at END,
-       u.order_number, u.customer_email, u.total_amount, u.currency,
-       -- The order snapshot's line items and address, straight from its log entry.
-       snapshot.payload -> 'line_items', nullif(snapshot.payload -> 'shipping_address', 'null'),
-       u.provider, u.provider_order_id, u.carrier, u.tracking_number,
-       u.tracking_url, u.refunded, u.created_at
-FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::bigint[],
-            $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[],
-            $12::text[], $13::text[], $14::bigint[], $15::timestamptz[])
-     AS u(order_id, status, at, order_number, customer_email, total_amount, currency,
-          snapshot_event_id, provider, provider_order_id, carrier,
-          tracking_number, tracking_url, refunded, created_at)
+       -- What the order is (number, customer, total, items, address) comes from its
+       -- order.created entry, written earlier in this transaction or before.
+       s.payload ->> 'order_number', s.payload ->> 'customer_email',
+       (s.payload -> 'total' ->> 'amount')::bigint, s.payload -> 'total' ->> 'currency',
+       s.payload -> 'line_items', nullif(s.payload -> 'shipping_address', 'null'),
+       coalesce(u.provider, s.payload ->> 'fulfilment_provider'), u.provider_order_id,
+       u.carrier, u.tracking_number, u.tracking_url, u.refunded, s.occurred_at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::bigint[])
+     AS u(order_id, status, at, snapshot_event_id, provider, provider_order_id, carrier,
+          tracking_number, tracking_url, refunded)
 -- One index lookup per order (LIMIT keeps the planner from turning it into a scan of the log).
 LEFT JOIN LATERAL (
-    SELECT s.payload FROM {log} s WHERE s.event_id = u.snapshot_event_id LIMIT 1
-) snapshot ON true
+    SELECT l.payload, l.occurred_at FROM {log} l WHERE l.event_id = u.snapshot_event_id LIMIT 1
+) s ON true
 ON CONFLICT (order_id) DO UPDATE SET
     -- A status without a time of its own ('-infinity') never wins; late events lose.
     status = CASE WHEN EXCLUDED.status_at >= o.status_at THEN EXCLUDED.status ELSE o.status END,
@@ -209,10 +209,6 @@ def _args(change: Any) -> tuple[Any, ...]:
         change.order_id,
         change.status,
         change.at,
-        d.get("order_number"),
-        d.get("customer_email"),
-        d.get("total_amount"),
-        d.get("currency"),
         d.get("snapshot_event_id"),
         d.get("provider"),
         d.get("provider_order_id"),
@@ -220,7 +216,6 @@ def _args(change: Any) -> tuple[Any, ...]:
         d.get("tracking_number"),
         d.get("tracking_url"),
         change.refunded,
-        d.get("created_at"),
     )
 
 

@@ -44,21 +44,10 @@ def order_change(entry: LogEntry) -> OrderChange | None:
     if entry.order_id is None:
         return None
     if isinstance(data, OrderCreated):
+        # The store reads what the order is (number, customer, total, items, address,
+        # provider) from this entry's own payload: it is never carried twice.
         return OrderChange(
-            entry.order_id,
-            entry.occurred_at,
-            "paid",
-            {
-                "order_number": data.order_number,
-                "customer_email": data.customer_email,
-                "total_amount": data.total.amount,
-                "currency": data.total.currency,
-                # Line items and address are copied by the store from this entry's
-                # payload, already written in the same transaction: never serialized twice.
-                "snapshot_event_id": entry.event_id,
-                "provider": data.fulfilment_provider,
-                "created_at": entry.occurred_at,
-            },
+            entry.order_id, entry.occurred_at, "paid", {"snapshot_event_id": entry.event_id}
         )
     if isinstance(data, OrderRefunded):
         status = "refunded" if data.full else None
