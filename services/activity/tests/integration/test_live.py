@@ -21,6 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from shoptrail.activity.adapters.changes import ChangeLog
+from shoptrail.activity.adapters.store import PostgresLogStore
+from shoptrail.activity.domain.entries import entry_from_event
 from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
@@ -274,3 +276,48 @@ async def test_the_hub_stops_even_when_a_change_arrives_as_it_is_cancelled(
         if not done:
             stopping.cancel()
             pytest.fail("the hub did not stop")
+
+
+class CountingChangeLog(ChangeLog):
+    """The real change log, counting how often the hub asks it something."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.asked: list[str] = []
+
+    async def latest(self) -> int:
+        self.asked.append("latest")
+        return await super().latest()
+
+    async def attention_count(self) -> int:
+        self.asked.append("attention_count")
+        return await super().attention_count()
+
+
+async def test_a_hub_nobody_is_connected_to_follows_the_changes_without_reading_them(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """A replica that only consumes pays nothing per commit for live updates: the change
+    numbers come with the notifications, and the count is read when a client says hello.
+    (Reading both after every commit cost the consumer about 5% of its CPU.)"""
+    dsn = make_url(database_url).set(drivername="postgresql")
+    changes = CountingChangeLog(engine)
+    hub = Hub(changes, dsn.render_as_string(hide_password=False), poll=60, frame_interval=0.01)
+    await hub.start()
+    try:
+        await asyncio.sleep(0.3)  # listening, and caught up with the numbering
+        asked_before = list(changes.asked)
+        store = PostgresLogStore(engine)
+        for n in range(5):
+            failed = OrderSubmissionFailed.example().model_copy(update={"order_id": f"ord_{n}"})
+            await store.write([entry_from_event(new_event(failed, source="/t"))])
+        latest = await ChangeLog(engine).latest()
+        deadline = time.monotonic() + 10
+        while hub.seq < latest and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert hub.seq == latest
+        assert changes.asked == asked_before  # five commits, not one question
+        assert await hub.hello() == (latest, 5)
+        assert changes.asked == [*asked_before, "attention_count"]
+    finally:
+        await hub.stop()

@@ -110,8 +110,9 @@ async def live(
     hub.clients.add(client)
     tasks: list[asyncio.Task[None]] = []
     try:
-        start = hub.seq if since is None else min(since, hub.seq)
-        await websocket.send_text(client.hello(start, hub.count))
+        seq, count = await hub.hello()
+        start = seq if since is None else min(since, seq)
+        await websocket.send_text(client.hello(start, count))
         if since is not None:
             await hub.catch_up(client, since)
         lifetime = (claims.expires_at - datetime.now(UTC)).total_seconds()

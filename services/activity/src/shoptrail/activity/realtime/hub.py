@@ -47,11 +47,12 @@ class Hub:
         self.clients: set[Client] = set()
         self.seq = 0
         self.count = 0
+        self._count_current = False  # followed only while someone is connected
+        self._notified = 0  # the highest change number a notification announced
 
     async def start(self) -> None:
         self._stopping = False
         self.seq = await self._changes.latest()
-        self.count = await self._changes.attention_count()
         self._task = asyncio.create_task(self._listen(), name="activity-hub")
 
     async def stop(self) -> None:
@@ -71,7 +72,7 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             try:
-                await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                await conn.add_listener(CHANNEL, self._on_notify)
                 while not conn.is_closed() and not self._stopping:
                     started = time.monotonic()
                     await self._drain()
@@ -93,12 +94,28 @@ class Hub:
                 with contextlib.suppress(Exception):
                     await conn.close()
 
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._notified = max(self._notified, int(payload))
+        self._wake.set()
+
+    async def hello(self) -> tuple[int, int]:
+        """The change number and needs-attention count a newly connected client starts from."""
+        if not self._count_current:
+            self.count = await self._changes.attention_count()
+            self._count_current = True
+        return self.seq, self.count
+
     async def _drain(self) -> None:
         if not self.clients:
-            # Nobody to tell (a replica that only consumes): keep the numbering and the
-            # count current for the next client's hello, without reading the changes.
-            self.seq = await self._changes.latest()
-            self.count = await self._changes.attention_count()
+            # Nobody to tell (a replica that only consumes): follow the numbering from the
+            # notifications themselves and read nothing. Only the periodic poll (woken by
+            # no notification, e.g. after a lost listener connection) asks the database.
+            self._count_current = False
+            if self._notified > self.seq:
+                self.seq = self._notified
+            else:
+                self.seq = max(self.seq, await self._changes.latest())
             return
         while changes := await self._changes.since(self.seq, limit=5000):
             await self._broadcast(changes)
@@ -106,6 +123,7 @@ class Hub:
     async def _broadcast(self, changes: list[Change]) -> None:
         seq = changes[-1].seq
         self.count = await self._changes.attention_count()
+        self._count_current = True
         if any(c.kind == "reload" for c in changes):
             for client in list(self.clients):
                 client.reload(seq, self.count)
