@@ -169,8 +169,10 @@ async def write_entries(
 
     changes = merge_changes([c for c in (order_change(e) for e in new) if c is not None])
     if changes:
-        columns = [list(column) for column in zip(*map(_args, changes), strict=True)]
-        await raw.execute(UPSERT_ORDERS.format(orders=tables.orders, log=tables.log), *columns)
+        await raw.execute(
+            UPSERT_ORDERS.format(orders=tables.orders, log=tables.log),
+            *_columns([_args(change) for change in changes]),
+        )
 
     resolved: list[int] = []
     for rule in RULES:
