@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.domain.entries import entry_from_event
-from shoptrail.events import new_event
-from shoptrail.events.fulfilment import OrderSubmitted
-from shoptrail.events.ingest import OrderCreated
+from shoptrail.events import Money, new_event
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted
+from shoptrail.events.ingest import OrderCreated, OrderRefunded
 
 pytestmark = pytest.mark.postgres
 
@@ -68,3 +70,50 @@ async def test_a_chunk_with_known_events_inserts_only_the_new_ones(engine: Async
     async with engine.connect() as conn:
         counted = await conn.scalar(text("SELECT sum(n) FROM activity_counts"))
     assert counted == 3  # the failed COPY left no trace in the counters
+
+
+@pytest.mark.parametrize("batches", ["one batch", "one event per batch, snapshot late"])
+async def test_an_orders_row_is_the_same_whatever_order_its_events_arrive_in(
+    engine: AsyncEngine, batches: str
+) -> None:
+    def at(minutes: int) -> datetime:
+        return datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(minutes=minutes)
+
+    order = "ord_7"
+    snapshot = entry_from_event(new_event(created(7), source="/t", time=at(1)))
+    later = [
+        entry_from_event(new_event(data, source="/t", time=at(minutes)))
+        for data, minutes in (
+            (
+                OrderShipped.example().model_copy(
+                    update={"order_id": order, "provider": "Printful"}
+                ),
+                30,
+            ),
+            (
+                OrderRefunded(
+                    order_id=order, amount=Money(amount=1000, currency="GBP"), full=False
+                ),
+                40,
+            ),
+            (OrderSubmitted(order_id=order, provider="Printful", provider_order_id="PF-1"), 10),
+        )
+    ]
+    store = PostgresLogStore(engine)
+    if batches == "one batch":
+        await store.write([*later, snapshot])
+    else:
+        for entry in [*later, snapshot]:
+            await store.write([entry])
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT * FROM orders"))).one()._mapping
+    assert (row["order_id"], row["status"], row["status_at"]) == (order, "shipped", at(30))
+    assert (row["order_number"], row["total_amount"], row["created_at"]) == (
+        "SS-260223-0042", 4300, at(1),
+    )  # fmt: skip
+    assert (row["provider"], row["provider_order_id"], row["carrier"]) == (
+        "Printful",
+        "PF-1",
+        "DHL",
+    )
+    assert (row["refunded_amount"], row["shipping_address"]["city"]) == (1000, "Bristol")

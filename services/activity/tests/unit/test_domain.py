@@ -15,7 +15,7 @@ import pytest
 from shoptrail.activity.adapters.sqlscript import statements
 from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry_from_event
 from shoptrail.activity.domain.feed import Cursor, FeedFilter, InvalidCursorError, Tab
-from shoptrail.activity.domain.orders import order_change
+from shoptrail.activity.domain.orders import is_snapshot, order_change
 from shoptrail.activity.domain.rules import RULES
 from shoptrail.activity.entrypoints.cli import ProgressBar
 from shoptrail.activity.entrypoints.scheduler import seconds_until
@@ -83,12 +83,13 @@ def test_auto_resolve_keys_come_from_order_ids_and_providers() -> None:
 
 
 class TestOrderProjection:
-    def test_created_points_the_read_model_at_its_snapshot(self) -> None:
-        entry = entry_from_event(new_event(OrderCreated.example(), source="/t"))
-        change = order_change(entry)
-        assert change is not None
-        assert change.status == "paid"
-        assert change.details == {"snapshot_event_id": entry.event_id}
+    def test_an_order_is_built_from_its_created_entry_and_changed_by_the_rest(self) -> None:
+        created = entry_from_event(new_event(OrderCreated.example(), source="/t"))
+        shipped = entry_from_event(new_event(OrderShipped.example(), source="/t"))
+        assert is_snapshot(created) and order_change(created) is None
+        assert not is_snapshot(shipped)
+        change = order_change(shipped)
+        assert change is not None and change.status == "shipped"
 
     def test_a_partial_refund_adds_up_without_changing_status(self) -> None:
         refund = OrderRefunded.example().model_copy(update={"full": False})

@@ -38,17 +38,20 @@ class OrderChange:
     refunded: int = 0
 
 
+def is_snapshot(entry: LogEntry) -> bool:
+    """An order.created entry: what the order is (number, customer, total, items, address).
+
+    The store builds the order's row from the logged entry itself, so its contents
+    are never carried twice; the order is 'paid' as of the entry's time.
+    """
+    return entry.order_id is not None and isinstance(entry.data, OrderCreated)
+
+
 def order_change(entry: LogEntry) -> OrderChange | None:
-    """The read-model change an entry implies, if any."""
+    """What a later order event changes about its order (status, provider, tracking, refunds)."""
     data = entry.data
     if entry.order_id is None:
         return None
-    if isinstance(data, OrderCreated):
-        # The store reads what the order is (number, customer, total, items, address,
-        # provider) from this entry's own payload: it is never carried twice.
-        return OrderChange(
-            entry.order_id, entry.occurred_at, "paid", {"snapshot_event_id": entry.event_id}
-        )
     if isinstance(data, OrderRefunded):
         status = "refunded" if data.full else None
         return OrderChange(entry.order_id, entry.occurred_at, status, refunded=data.amount.amount)
