@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -69,18 +68,21 @@ def entry_row(e: LogEntry) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-async def insert_entries(raw: Any, entries: Sequence[LogEntry], log: str) -> dict[UUID, int]:
-    """Insert a chunk of entries; returns the row id of each event inserted by this call.
+async def insert_entries(raw: Any, entries: Sequence[LogEntry], log: str) -> list[int | None]:
+    """Insert a chunk of entries; returns, for each entry, its new row id or None.
+
+    None marks an event that was already logged (a redelivery, a replay over
+    existing rows) or that appeared earlier in the same chunk.
 
     Fast path: ids drawn from the table's sequence, rows sent with one binary
     COPY inside a savepoint. The unique event id still guards every row: a chunk
-    holding an event already logged (a redelivery, a replay over existing rows)
-    fails the COPY as a whole, the savepoint is rolled back, and the chunk takes
-    the `ON CONFLICT DO NOTHING` path, which skips exactly the duplicates.
-    bench/bench_activity.py measures both paths against a raw COPY.
+    holding an event already logged fails the COPY as a whole, the savepoint is
+    rolled back, and the chunk takes the `ON CONFLICT DO NOTHING` path, which
+    skips exactly the duplicates. bench/bench_activity.py measures both paths
+    against a raw COPY.
     """
     rows = [entry_row(e) for e in entries]
-    ids = await raw.fetchval(ALLOCATE_IDS.format(log=log), len(rows))
+    ids: list[int] = await raw.fetchval(ALLOCATE_IDS.format(log=log), len(rows))
     try:
         async with raw.transaction():  # a savepoint within the caller's transaction
             await raw.copy_records_to_table(
@@ -90,8 +92,9 @@ async def insert_entries(raw: Any, entries: Sequence[LogEntry], log: str) -> dic
             )
     except asyncpg.UniqueViolationError:
         inserted = await raw.fetch(INSERT_ENTRIES.format(log=log), *_columns(rows))
-        return {row["event_id"]: row["id"] for row in inserted}
-    return {row[0]: i for i, row in zip(ids, rows, strict=True)}
+        new = {row["event_id"]: row["id"] for row in inserted}
+        return [new.pop(e.event_id, None) for e in entries]  # pop: a repeat gets None
+    return list(ids)
 
 
 UPSERT_SNAPSHOTS = """
@@ -185,11 +188,12 @@ async def write_entries(
     raw: Any = (await conn.get_raw_connection()).driver_connection
     ids = await insert_entries(raw, entries, tables.log)
     # The same event twice in one batch is inserted once: count it as a duplicate too.
-    new = list({e.event_id: e for e in entries if e.event_id in ids}.values())
+    inserted = [(e, i) for e, i in zip(entries, ids, strict=True) if i is not None]
+    new = [e for e, _ in inserted]
 
     # An order's row: first what it is, from its snapshot, then what changed since.
     # Both statements decide by event time, so their order does not change the result.
-    snapshots = {e.order_id: ids[e.event_id] for e in new if is_snapshot(e)}
+    snapshots = {e.order_id: i for e, i in inserted if is_snapshot(e)}
     if snapshots:
         await raw.execute(
             UPSERT_SNAPSHOTS.format(orders=tables.orders, log=tables.log),
@@ -214,7 +218,7 @@ async def write_entries(
                 resolution_note(""),
             )
             resolved.extend(row["id"] for row in rows)
-    inserted_ids = [ids[e.event_id] for e in new]
+    inserted_ids = [i for _, i in inserted]
     if tables.live and (inserted_ids or resolved):
         await record_change(conn, inserted_ids + resolved)
     return WriteResult(

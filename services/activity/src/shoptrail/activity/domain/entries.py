@@ -13,9 +13,13 @@ from shoptrail.events.topics import dead_letter_topic
 SOURCE = "/services/activity"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogEntry:
     """What the log stores for one event; `event_id` makes every write idempotent.
+
+    Entries are never changed once made. The class is not `frozen` only because a
+    frozen dataclass is built attribute by attribute through `object.__setattr__`,
+    which made an entry cost 2.1 µs instead of 0.8 µs: a few % of the consumer.
 
     `data` is the event's typed payload, which the domain reads; `payload` is the
     same as JSON, serialized once when the entry is made (in Rust, without an

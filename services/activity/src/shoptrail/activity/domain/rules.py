@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from shoptrail.activity.domain.entries import LogEntry
 
@@ -18,9 +19,9 @@ class Supersedes:
     key: str
     """`order_id`, or a field of the payload (`provider`)."""
 
-    @property
-    def types(self) -> tuple[str, ...]:
-        return (self.success, *self.errors)
+    @cached_property
+    def types(self) -> frozenset[str]:
+        return frozenset((self.success, *self.errors))
 
     def key_of(self, entry: LogEntry) -> str | None:
         value = entry.order_id if self.key == "order_id" else getattr(entry.data, self.key, None)
