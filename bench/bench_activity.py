@@ -3,7 +3,7 @@
 Throughput (1 KB events, real Kafka and PostgreSQL, the real service process):
   * the service's batched consumer, against a raw COPY of the same pre-built rows
     into an identical table (same indexes and triggers) — target >= 50%; measured in
-    BENCH_ROUNDS (default 3) adjacent pairs, each into a fresh database, the median pair
+    BENCH_ROUNDS (default 5) adjacent pairs, each into a fresh database, the median pair
     reported, because a shared machine's busy second can land on either side of one pair;
   * against a naive consumer that INSERTs and commits once per event — target >= 10x;
   * the write strategies, 500 entries per transaction: binary COPY with ids drawn from
@@ -50,7 +50,7 @@ from shoptrail.testing import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "60000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "1500"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 TOKEN = "bench-token"  # noqa: S105 - a throwaway service token for a local process
