@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             ws_max_size=settings.ws_max_message_bytes,
             ws_max_queue=4,
             ws_per_message_deflate=settings.ws_compression,
+            # On shutdown, open WebSockets are asked to close; one that connected in the
+            # same instant is not, and would hold the process until it is killed.
+            timeout_graceful_shutdown=10,
         )
         return 0
     if args.command == "migrate":

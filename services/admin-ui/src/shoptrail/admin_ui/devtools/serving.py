@@ -28,6 +28,16 @@ def port_of(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
 
+SHUTDOWN_GRACE_SECONDS = 3
+"""How long stopping waits for open requests and WebSockets before cancelling them.
+
+Without a bound, one connection that never ends keeps the server (and a test's
+teardown) waiting forever. A browser reconnecting its WebSocket just as the
+server stops can be such a connection: accepted before the listening socket
+closed, it is set up only after uvicorn has asked the open connections to close.
+"""
+
+
 @asynccontextmanager
 async def serving(app: ASGIApp, sock: socket.socket | None = None) -> AsyncIterator[str]:
     """Serve `app` (lifespan included) on `sock` (default: a fresh one) until the block ends.
@@ -36,7 +46,10 @@ async def serving(app: ASGIApp, sock: socket.socket | None = None) -> AsyncItera
     """
     owned = sock is None
     listening = sock if sock is not None else reserve_port()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listening]))
     async with asyncio.timeout(30):
         while not server.started:
