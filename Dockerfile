@@ -37,7 +37,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # --- runtime: the virtualenv and the operator's tools, as an unprivileged user
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
-RUN useradd --system --uid 10001 --home-dir /app shoptrail
+RUN useradd --system --uid 10001 --home-dir /app shoptrail \
+ && install -d -o shoptrail /var/lib/shoptrail-notifier  # the notifier's journal (a volume)
 COPY --from=build /app/.venv /app/.venv
 COPY deploy/dlq.py /app/deploy/dlq.py
 ENV PATH=/app/.venv/bin:$PATH \

@@ -45,7 +45,8 @@ from shoptrail.activity.domain.feed import Cursor
 from shoptrail.events import Money, decode, encode, new_event
 from shoptrail.events.common import LineItem
 from shoptrail.events.ingest import OrderCreated
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import free_port
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "60000"))
@@ -104,8 +105,8 @@ async def publish(bootstrap: str, topic: str, events: list[Any]) -> None:
     await admin.start()
     await admin.create_topics([NewTopic(topic, 3, 1)])
     await admin.close()
-    async with create_broker(bootstrap, client_id="bench", linger_ms=5) as broker:
-        publisher = EventPublisher(broker, topic)
+    async with Producer(bootstrap, client_id="bench", linger_ms=5) as producer:
+        publisher = EventPublisher(producer, topic)
         for i in range(0, len(events), 2000):
             await publisher.publish_all(events[i : i + 2000])
 
@@ -121,10 +122,10 @@ async def steady_rate(dsn: str, n: int, timeout: float = 600) -> float:
     first: tuple[float, int] | None = None
     total = "SELECT coalesce(sum(n), 0)::bigint FROM activity_counts"  # every log-like table
     try:
-        already = await conn.fetchval(total)
+        already: int = await conn.fetchval(total)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            count = await conn.fetchval(total) - already
+            count: int = await conn.fetchval(total) - already
             now = time.monotonic()
             if first is None and count > 0:
                 first = (now, count)

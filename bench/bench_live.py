@@ -31,7 +31,8 @@ from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import free_port
 
 RATE = int(os.environ.get("BENCH_LIVE_RATE", "500"))
@@ -151,8 +152,8 @@ async def open_clients(url: str, n: int, query: str) -> list[ClientConnection]:
 
 async def publish_steadily(bootstrap: str, topic: str, rate: int, seconds: float) -> int:
     sent = 0
-    async with create_broker(bootstrap, client_id="bench-live") as broker:
-        publisher = EventPublisher(broker, topic)
+    async with Producer(bootstrap, client_id="bench-live") as producer:
+        publisher = EventPublisher(producer, topic)
         started = time.monotonic()
         tick = 0.02
         while (elapsed := time.monotonic() - started) < seconds:

@@ -9,6 +9,10 @@ and the activity log shows an "Unreadable event" error. To resolve one:
     $EDITOR msg.json                                        # fix it
     python deploy/dlq.py republish shoptrail.ingest 0:12 --value-file msg.json
 
+A message too large to copy was dead-lettered as a reference (its coordinates,
+size, reason and first bytes; `list` says "by reference"): `show` and
+`republish` then fetch the original from its own topic by offset.
+
 `republish` refuses a body that is still not a valid Shoptrail event, sends it
 to the original topic with the original key (so it lands in the same order's
 partition) and headers, and marks it with `dlq-republished-from`. Consumers
@@ -30,7 +34,14 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shoptrail.events.codec import MalformedEventError, decode
-from shoptrail.events.consuming import DLQ_ERROR, DLQ_GROUP, DLQ_OFFSET, DLQ_PARTITION, DLQ_TOPIC
+from shoptrail.events.consuming import (
+    DLQ_ERROR,
+    DLQ_GROUP,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_REFERENCE,
+    DLQ_TOPIC,
+)
 from shoptrail.events.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
 
 REPUBLISHED_FROM = "dlq-republished-from"
@@ -54,6 +65,11 @@ class DeadLetter:
     def origin(self) -> str:
         h = self.headers
         return f"{h.get(DLQ_TOPIC, '?')} {h.get(DLQ_PARTITION, '?')}:{h.get(DLQ_OFFSET, '?')}"
+
+    @property
+    def by_reference(self) -> bool:
+        """Too large to copy: the body is a reference to the original (see consuming.py)."""
+        return self.headers.get(DLQ_REFERENCE) == "true"
 
 
 def _letter(record: object) -> DeadLetter:
@@ -122,6 +138,21 @@ async def read_one(bootstrap: str, topic: str, partition: int, offset: int) -> D
         await consumer.stop()
 
 
+async def original_of(bootstrap: str, letter: DeadLetter) -> DeadLetter:
+    """The letter with the original message's key, body and headers, if it is a reference."""
+    if not letter.by_reference:
+        return letter
+    h = letter.headers
+    original = await read_one(bootstrap, h[DLQ_TOPIC], int(h[DLQ_PARTITION]), int(h[DLQ_OFFSET]))
+    return DeadLetter(
+        partition=letter.partition,
+        offset=letter.offset,
+        key=original.key,
+        value=original.value,
+        headers={**original.headers, **{k: v for k, v in h.items() if k.startswith("dlq-")}},
+    )
+
+
 async def republish(bootstrap: str, letter: DeadLetter, value: bytes, fallback_topic: str) -> str:
     """Send `value` to the letter's original topic; returns where it went."""
     target = letter.headers.get(DLQ_TOPIC) or fallback_topic
@@ -154,13 +185,14 @@ async def run(args: argparse.Namespace) -> int:
     if args.command == "list":
         letters = await read_all(args.bootstrap, dlq)
         for d in letters:
+            how = "  (by reference: too large to copy)" if d.by_reference else ""
             print(
-                f"{d.address:>8}  from {d.origin}  group {d.headers.get(DLQ_GROUP, '?')}\n"
+                f"{d.address:>8}  from {d.origin}  group {d.headers.get(DLQ_GROUP, '?')}{how}\n"
                 f"          {d.headers.get(DLQ_ERROR, '(no reason recorded)')[:200]}"
             )
         print(f"{len(letters)} message(s) on {dlq}")
         return 0
-    letter = await read_one(args.bootstrap, dlq, *args.address)
+    letter = await original_of(args.bootstrap, await read_one(args.bootstrap, dlq, *args.address))
     if args.command == "show":
         if args.headers:
             print(json.dumps(letter.headers, indent=2), file=sys.stderr)

@@ -18,8 +18,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shoptrail.events import Event, EventData, encode, new_event
-from shoptrail.events.consuming import subscribe_events
+from shoptrail.events.consuming import FailureHandling, dead_letter, subscribe_events
 from shoptrail.events.fulfilment import OrderShipped
+from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.events.topics import dead_letter_topic
 from shoptrail.testing import NewTopicFactory, TopicReader
@@ -35,7 +36,12 @@ async def dlq(bootstrap: str, *args: str) -> tuple[int, str, str]:
         sys.executable, str(DLQ_TOOL), "--bootstrap", bootstrap, *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    except TimeoutError:
+        process.kill()
+        out, err = await process.communicate()
+        pytest.fail(f"dlq {' '.join(args)} did not finish in 60 s:\n{err.decode()[-3000:]}")
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -57,9 +63,13 @@ async def dead_lettered_topic(
 
 
 async def test_a_fixed_dead_letter_goes_back_to_its_topic_and_is_handled(
-    kafka_bootstrap: str, dead_lettered_topic: str, read_topic: TopicReader, tmp_path: Path
+    kafka_bootstrap: str,
+    dead_lettered_topic: str,
+    new_topic: NewTopicFactory,
+    read_topic: TopicReader,
+    tmp_path: Path,
 ) -> None:
-    topic = dead_lettered_topic
+    topic, facts = dead_lettered_topic, await new_topic(prefix="dlq-facts", partitions=1)
     fixed = new_event(OrderShipped.example(), source="/services/fulfilment")
     broken = encode(fixed).replace(b'"type":"order.shipped"', b'"type":"order.shiped"')
     handled: list[Event[EventData]] = []
@@ -70,34 +80,38 @@ async def test_a_fixed_dead_letter_goes_back_to_its_topic_and_is_handled(
         arrived.set()
 
     consumer = create_broker(kafka_bootstrap, client_id="dlq-tool-test")
-    subscribe_events(consumer, topic, group_id=f"g-{uuid.uuid4().hex}", handler=handle)
-    async with create_broker(kafka_bootstrap, client_id="producer") as producer:
-        await producer.publish(broken, topic, key=b"ord_01J9Z8K4", headers={"trace": "t-1"})
-    async with consumer:
-        await consumer.start()
-        (dead,) = await read_topic(dead_letter_topic(topic), 1)
-        address = f"{dead.partition}:{dead.offset}"
-
-        code, listing, _ = await dlq(kafka_bootstrap, "list", topic)
-        assert code == 0
-        assert f"{address}  from {topic} 0:0" in listing
-        assert "order.shiped" in listing  # the reason names the unknown type
-        assert "1 message(s)" in listing
-
-        code, shown, _ = await dlq(kafka_bootstrap, "show", topic, address)
-        assert code == 0 and shown.encode() == broken
-
-        code, _, refusal = await dlq(kafka_bootstrap, "republish", topic, address)
-        assert code == 1 and "refused" in refusal
-        assert handled == []
-
-        fixed_file = tmp_path / "fixed.json"
-        fixed_file.write_bytes(encode(fixed))
-        code, said, _ = await dlq(
-            kafka_bootstrap, "republish", topic, address, "--value-file", str(fixed_file)
+    group = f"g-{uuid.uuid4().hex}"
+    async with Producer(kafka_bootstrap, client_id="producer") as producer:
+        failures = FailureHandling.for_consumer(
+            producer, group=group, fact_topic=facts, source="/tests"
         )
-        assert code == 0, said
-        await asyncio.wait_for(arrived.wait(), 30)
+        subscribe_events(consumer, topic, group_id=group, handler=handle, failures=failures)
+        await producer.send_and_wait(topic, broken, key=b"ord_01J9Z8K4", headers={"trace": "t-1"})
+        async with consumer:
+            await consumer.start()
+            (dead,) = await read_topic(dead_letter_topic(topic), 1)
+            address = f"{dead.partition}:{dead.offset}"
+
+            code, listing, _ = await dlq(kafka_bootstrap, "list", topic)
+            assert code == 0
+            assert f"{address}  from {topic} 0:0" in listing
+            assert "order.shiped" in listing  # the reason names the unknown type
+            assert "1 message(s)" in listing
+
+            code, shown, _ = await dlq(kafka_bootstrap, "show", topic, address)
+            assert code == 0 and shown.encode() == broken
+
+            code, _, refusal = await dlq(kafka_bootstrap, "republish", topic, address)
+            assert code == 1 and "refused" in refusal
+            assert handled == []
+
+            fixed_file = tmp_path / "fixed.json"
+            fixed_file.write_bytes(encode(fixed))
+            code, said, _ = await dlq(
+                kafka_bootstrap, "republish", topic, address, "--value-file", str(fixed_file)
+            )
+            assert code == 0, said
+            await asyncio.wait_for(arrived.wait(), 30)
 
     assert [e.id for e in handled] == [fixed.id]
     _, again = await read_topic(topic, 2)
@@ -106,3 +120,22 @@ async def test_a_fixed_dead_letter_goes_back_to_its_topic_and_is_handled(
     assert headers["trace"] == "t-1"
     assert headers["dlq-republished-from"] == f"{dead_letter_topic(topic)}:{address}"
     assert not any(name.startswith("dlq-original") for name in headers)
+
+
+async def test_a_dead_letter_kept_by_reference_shows_the_original_message(
+    kafka_bootstrap: str, dead_lettered_topic: str, read_topic: TopicReader
+) -> None:
+    topic = dead_lettered_topic
+    huge = b'{"not":"an event","pad":"' + b"x" * 1_048_000 + b'"}'
+    async with Producer(kafka_bootstrap, client_id="producer") as producer:
+        original = await producer.send_and_wait(topic, huge, key=b"ord_big")
+        record = (await read_topic(topic, 1))[0]
+        assert await dead_letter(producer, record, "too big to read", group="g") is True
+    (dead,) = await read_topic(dead_letter_topic(topic), 1)
+    address = f"{dead.partition}:{dead.offset}"
+
+    code, listing, _ = await dlq(kafka_bootstrap, "list", topic)
+    assert code == 0 and "by reference" in listing
+    assert f"from {topic} {original.partition}:{original.offset}" in listing
+    code, shown, _ = await dlq(kafka_bootstrap, "show", topic, address)
+    assert code == 0 and shown.encode() == huge

@@ -9,8 +9,9 @@ with its name, on the terminal and in <state>/logs/services.log. Ctrl-C stops
 everything; a process that dies is reported and stops the rest.
 
 Ports: SHOPTRAIL_PORT_BASE (default 8000) moves every HTTP/SMTP port together
-(admin UI = base, ingest = base+1 … see `Ports`), so a second copy can run
-beside the first. Kafka and PostgreSQL ports come from stack.py's settings.
+(admin UI = base, ingest = base+1 …, the workers' health doors base+13 and
+base+14; see `Ports`), so a second copy can run beside the first. Kafka and
+PostgreSQL ports come from stack.py's settings.
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ class Ports:
         return self.base + 4
 
     @property
+    def fulfilment_worker(self) -> int:
+        return self.base + 13
+
+    @property
+    def notifier_worker(self) -> int:
+        return self.base + 14
+
+    @property
     def smtp(self) -> int:
         return self.base + 24
 
@@ -148,6 +157,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
         },
         "fulfilment": {
             "PORT": str(ports.fulfilment),
+            "WORKER_PORT": str(ports.fulfilment_worker),
             "DATABASE_URL": database_url(paths, "fulfilment"),
             "SERVICE_TOKEN": s["fulfilment_token"],
             "PRINTIFY_BASE_URL": url(ports.fake_provider),
@@ -163,6 +173,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
         },
         "notifier": {
             "PORT": str(ports.notifier),
+            "WORKER_PORT": str(ports.notifier_worker),
             "DATABASE_URL": database_url(paths, "notifier"),
             "SERVICE_TOKEN": s["notifier_token"],
             "PUBLIC_BASE_URL": url(ports.notifier),
@@ -261,14 +272,24 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
             env["fulfilment"],
             f"{url(ports.fulfilment)}/healthz",
         ),
-        Process("fulfilment-worker", ("shoptrail-fulfilment", "worker"), env["fulfilment"]),
+        Process(
+            "fulfilment-worker",
+            ("shoptrail-fulfilment", "worker"),
+            env["fulfilment"],
+            f"{url(ports.fulfilment_worker)}/readyz",
+        ),
         Process(
             "notifier",
             ("shoptrail-notifier", "serve"),
             env["notifier"],
             f"{url(ports.notifier)}/healthz",
         ),
-        Process("notifier-worker", ("shoptrail-notifier", "worker"), env["notifier"]),
+        Process(
+            "notifier-worker",
+            ("shoptrail-notifier", "worker"),
+            env["notifier"],
+            f"{url(ports.notifier_worker)}/readyz",
+        ),
         Process(
             "admin-ui",
             ("shoptrail-admin-ui", "serve"),
@@ -564,6 +585,8 @@ def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
             "activity": url(ports.activity),
             "fulfilment": url(ports.fulfilment),
             "notifier": url(ports.notifier),
+            "fulfilment-worker": url(ports.fulfilment_worker),
+            "notifier-worker": url(ports.notifier_worker),
             "mail": url(ports.mail_web),
             "fake-provider": url(ports.fake_provider),
         },

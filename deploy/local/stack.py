@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -29,8 +31,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,24 +133,57 @@ def pid_alive(pid_file: Path) -> int | None:
 
 
 def fetch_kafka_jars(p: Paths) -> None:
-    """Copy the broker and its runtime dependencies from Maven Central into the cache."""
+    """Copy the broker and its runtime dependencies from Maven Central into the cache, once."""
     if (p.kafka_lib / ".complete").exists():
         return
     if not shutil.which("mvn") or not shutil.which("java"):
         raise SystemExit("Kafka needs a JDK (java) and Maven (mvn): apt-get install maven")
-    say(f"fetching Apache Kafka {p.kafka_version} jars from Maven Central into {p.kafka_lib}")
-    staging = p.kafka_lib.with_suffix(".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    subprocess.run(
-        [
-            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
-        ],
-        check=True,
-    )  # fmt: skip
-    (staging / ".complete").touch()
-    shutil.rmtree(p.kafka_lib, ignore_errors=True)
-    staging.rename(p.kafka_lib)
+    p.cache.mkdir(parents=True, exist_ok=True)
+    # Launchers of several clones share the cache: one fetches, the others wait and reuse it.
+    with _exclusive(p.cache / f"{p.kafka_lib.name}.lock", waiting="fetching the Kafka jars"):
+        if (p.kafka_lib / ".complete").exists():
+            return
+        _remove_leftovers(p.kafka_lib)
+        say(f"fetching Apache Kafka {p.kafka_version} jars from Maven Central into {p.kafka_lib}")
+        staging = Path(tempfile.mkdtemp(dir=p.cache, prefix=f"{p.kafka_lib.name}.partial-"))
+        try:
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide the jars from other users
+            subprocess.run(
+                [
+                    "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+                    f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+                ],
+                check=True,
+            )  # fmt: skip
+            (staging / ".complete").touch()
+            staging.rename(p.kafka_lib)  # atomic: the folder appears whole or not at all
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_file: Path, *, waiting: str) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file`; the kernel releases it if this process dies."""
+    with lock_file.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another launcher {waiting} (lock: {lock_file})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Delete what a crashed fetch left: its staging folders and an incomplete `target`.
+
+    Only called under the lock, so no live launcher is still writing them.
+    """
+    for leftover in target.parent.glob(f"{glob.escape(target.name)}.partial*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def kafka_properties(p: Paths) -> str:

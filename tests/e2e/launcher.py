@@ -49,10 +49,12 @@ READY_PATHS = {
     "ingest": "/healthz",
     "activity": "/readyz",
     "fulfilment": "/healthz",
+    "fulfilment-worker": "/readyz",
     "notifier": "/healthz",
+    "notifier-worker": "/readyz",
     "admin-ui": "/healthz",
 }
-"""Where each long-running process says it is ready (the workers have no door)."""
+"""Where each long-running process says it is ready."""
 
 
 @dataclass
@@ -97,6 +99,11 @@ class LaunchedShop:
     @property
     def logs(self) -> Path:
         return self.state / "logs"
+
+    @property
+    def bootstrap(self) -> str:
+        """The shop's own Kafka."""
+        return f"127.0.0.1:{self.env['SHOPTRAIL_KAFKA_PORT']}"
 
     def service_env(self, name: str) -> dict[str, str]:
         return {**os.environ, **self.planned[name].env, "PYTHONUNBUFFERED": "1"}
@@ -208,9 +215,14 @@ def _plan(env: dict[str, str]) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def launch(state: Path) -> AsyncIterator[LaunchedShop]:
+async def launch(
+    state: Path, *, settings: dict[str, dict[str, str]] | None = None
+) -> AsyncIterator[LaunchedShop]:
     """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
-    (and the private Kafka and PostgreSQL data deleted) on the way out."""
+    (and the private Kafka and PostgreSQL data deleted) on the way out.
+
+    `settings` adds environment variables to named processes' planned settings
+    (`{"fulfilment": {"FULFILMENT_X": "1"}}`), as an operator would set them."""
     base = free_port_block()
     env = {
         **os.environ,
@@ -225,7 +237,12 @@ async def launch(state: Path) -> AsyncIterator[LaunchedShop]:
         env=env,
         urls=plan["urls"],
         planned={
-            p["name"]: PlannedProcess(p["name"], p["argv"], p["env"], p["phase"])
+            p["name"]: PlannedProcess(
+                p["name"],
+                p["argv"],
+                {**p["env"], **(settings or {}).get(p["name"], {})},
+                p["phase"],
+            )
             for p in plan["processes"]
         },
     )

@@ -17,7 +17,8 @@ from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.bootstrap import create_app
 from shoptrail.activity.config import Settings
 from shoptrail.events import PRODUCERS, Event, EventData, topics
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 
 TOKEN = "test-service-token"
 
@@ -43,16 +44,16 @@ class Namespace:
 
     async def publish(self, events: Sequence[Event[EventData]]) -> None:
         """Publish each event to its producer's topic and wait for Kafka's acks."""
-        async with create_broker(self.bootstrap, client_id="test-producer") as broker:
+        async with Producer(self.bootstrap, client_id="test-producer") as producer:
             by_topic: dict[str, list[Event[EventData]]] = {}
             for event in events:
                 by_topic.setdefault(self.topic_of(event), []).append(event)
             for topic, batch in by_topic.items():
-                await EventPublisher(broker, topic).publish_all(batch)
+                await EventPublisher(producer, topic).publish_all(batch)
 
     async def publish_raw(self, canonical: str, value: bytes, key: bytes | None = None) -> None:
-        async with create_broker(self.bootstrap, client_id="test-producer") as broker:
-            await broker.publish(value, self.topic(canonical), key=key)
+        async with Producer(self.bootstrap, client_id="test-producer") as producer:
+            await producer.send_and_wait(self.topic(canonical), value, key=key)
 
 
 @pytest.fixture

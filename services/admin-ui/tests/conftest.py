@@ -36,7 +36,8 @@ from shoptrail.admin_ui.devtools.browser import Tab, launch_chromium, open_tab
 from shoptrail.admin_ui.devtools.harness import AdminClient, ServeAdmin, Story, log_in
 from shoptrail.admin_ui.devtools.serving import port_of, reserve_port, serving
 from shoptrail.events import PRODUCERS, Event, EventData, topics
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import NewTopicFactory
 
 TOKEN = "test-service-token"
@@ -74,11 +75,11 @@ class Activity:
     async def publish(self, *events: Event[EventData]) -> None:
         """Publish to the producers' topics in this test's namespace, through real Kafka."""
         assert self.namespace, "use the live_activity fixture to publish"
-        async with create_broker(self.bootstrap, client_id="admin-ui-test") as broker:
+        async with Producer(self.bootstrap, client_id="admin-ui-test") as producer:
             for event in events:
                 owner = next(t for t, types in PRODUCERS.items() if type(event.data) in types)
                 topic = owner.replace("shoptrail.", f"{self.namespace}.", 1)
-                await EventPublisher(broker, topic).publish(event)
+                await EventPublisher(producer, topic).publish(event)
 
     async def api(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {TOKEN}"}

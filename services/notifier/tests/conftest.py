@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -31,11 +32,24 @@ SHOP = ShopSettings(sender_name="Sam's Prints", sender_address="hello@samsprints
 
 
 class RecordingHandler:
-    """Accepts mail and keeps it; refuses the recipients in `refuse` with the given reply."""
+    """Accepts mail and keeps it; refuses the recipients in `refuse` and the senders in
+    `refuse_senders` with the given reply (e.g. "553 5.7.1 Sender address rejected")."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}
+        self.refuse_senders: dict[str, str] = {}
+        self.senders: list[str] = []
+
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: Any
+    ) -> str:
+        self.senders.append(address)
+        if address in self.refuse_senders:
+            return self.refuse_senders[address]
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -61,16 +75,26 @@ class SmtpServer:
         return self.handler.messages
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A real SMTP server on a free local port, recording what it accepts."""
+def _smtp_server(**server_kwargs: Any) -> Iterator[SmtpServer]:
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **server_kwargs)
     controller.start()
     try:
         yield SmtpServer(handler, controller.port)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free local port, recording what it accepts."""
+    yield from _smtp_server()
+
+
+@pytest.fixture
+def ascii_smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server without SMTPUTF8: it takes ASCII addresses only, as many do."""
+    yield from _smtp_server(enable_SMTPUTF8=False)
 
 
 @pytest.fixture
@@ -83,7 +107,11 @@ NotifierFactory = Callable[..., Awaitable[Notifier]]
 
 @pytest.fixture
 async def make_notifier(
-    database_url: str, kafka_bootstrap: str, smtp: SmtpServer, clock: ManualClock
+    database_url: str,
+    kafka_bootstrap: str,
+    smtp: SmtpServer,
+    clock: ManualClock,
+    tmp_path: Path,
 ) -> AsyncIterator[NotifierFactory]:
     """Builds a notifier on a fresh, migrated database with the shop's sender set."""
     await migrate(database_url)
@@ -101,12 +129,13 @@ async def make_notifier(
             "email_retry_wait_s": 0,
             "consumer_group": f"notifier-{suffix}",
             "notifier_topic": f"test-notifier-{suffix}",
+            "state_dir": tmp_path / "state",
         }
         notifier = build_notifier(
             Settings(**(values | overrides)), clock=clock, periodic_tasks=False
         )
         await notifier.jobs.open_async()
-        await update_settings(settings=SHOP, uow=notifier.uow(), clock=clock)
+        await update_settings(settings=SHOP, uow=notifier.uow(), clock=clock, queue=notifier.queue)
         built.append(notifier)
         return notifier
 
@@ -121,9 +150,9 @@ async def notifier(make_notifier: NotifierFactory) -> Notifier:
     return await make_notifier()
 
 
-async def _run_jobs(notifier: Notifier) -> None:
+async def _run_jobs(notifier: Notifier, concurrency: int = 1) -> None:
     await notifier.jobs.run_worker_async(
-        wait=False, install_signal_handlers=False, listen_notify=False
+        wait=False, install_signal_handlers=False, listen_notify=False, concurrency=concurrency
     )
 
 
@@ -134,7 +163,7 @@ async def _staged_events(notifier: Notifier) -> list[Event[EventData]]:
 
 
 @pytest.fixture
-def run_jobs() -> Callable[[Notifier], Awaitable[None]]:
+def run_jobs() -> Callable[..., Awaitable[None]]:
     """Runs every job due now, then returns (no sleeping, no waiting for more)."""
     return _run_jobs
 

@@ -12,14 +12,14 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shoptrail.events.outbox import OutboxRelay, outbox_table
-from shoptrail.events.publisher import create_broker
+from shoptrail.events.producer import Producer
 
 
 async def main(database_url: str, bootstrap: str, table_name: str, batch_size: int) -> None:
     engine = create_async_engine(database_url)
     table = outbox_table(MetaData(), table_name)
-    async with create_broker(bootstrap, client_id="test-relay-process") as broker:
-        relay = OutboxRelay(engine=engine, broker=broker, table=table, batch_size=batch_size)
+    async with Producer(bootstrap, client_id="test-relay-process") as producer:
+        relay = OutboxRelay(engine=engine, producer=producer, table=table, batch_size=batch_size)
         print("relay started", flush=True)
         await relay.run()
 

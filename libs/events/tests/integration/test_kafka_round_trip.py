@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from shoptrail.events import REGISTRY, MalformedEventError, decode, new_event
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import NewTopicFactory, TopicReader
 
 pytestmark = pytest.mark.kafka
@@ -20,8 +21,8 @@ async def test_each_event_type_survives_kafka_identical(
     occurred = datetime(2026, 2, 16, 14, 23, tzinfo=UTC)
     sent = [new_event(cls.example(), source="/tests", time=occurred) for cls in REGISTRY]
 
-    async with create_broker(kafka_bootstrap, client_id="test-publisher") as broker:
-        publisher = EventPublisher(broker, topic)
+    async with Producer(kafka_bootstrap, client_id="test-publisher") as producer:
+        publisher = EventPublisher(producer, topic)
         first = await publisher.publish(sent[0])
         rest = await publisher.publish_all(sent[1:])
     assert first.offset >= 0 and all(meta.offset >= 0 for meta in rest)
@@ -55,8 +56,8 @@ async def test_one_orders_events_stay_in_order_on_one_partition(
         )
         for n in range(80)
     ]
-    async with create_broker(kafka_bootstrap, client_id="test-publisher") as broker:
-        await EventPublisher(broker, topic).publish_all(events)
+    async with Producer(kafka_bootstrap, client_id="test-publisher") as producer:
+        await EventPublisher(producer, topic).publish_all(events)
 
     records = await read_topic(topic, len(events))
     by_order: dict[str, list[tuple[int, int]]] = {}
@@ -77,9 +78,11 @@ async def test_a_malformed_message_on_kafka_is_rejected_with_a_clear_error(
     kafka_bootstrap: str, new_topic: NewTopicFactory, read_topic: TopicReader
 ) -> None:
     topic = await new_topic()
-    async with create_broker(kafka_bootstrap, client_id="test-publisher") as broker:
-        await broker.publish(b'{"specversion": "1.0", "type": "order.shipped"', topic)
-        await broker.publish(b'{"specversion":"1.0","type":"order.shipped","data":{}}', topic)
+    async with Producer(kafka_bootstrap, client_id="test-publisher") as producer:
+        await producer.send_and_wait(topic, b'{"specversion": "1.0", "type": "order.shipped"')
+        await producer.send_and_wait(
+            topic, b'{"specversion":"1.0","type":"order.shipped","data":{}}'
+        )
 
     records = sorted(await read_topic(topic, 2), key=lambda r: len(r.value))
     with pytest.raises(MalformedEventError, match="not valid JSON"):

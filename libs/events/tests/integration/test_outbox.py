@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from shoptrail.events import Event, decode, new_event
 from shoptrail.events.fulfilment import OrderSubmissionFailed
 from shoptrail.events.outbox import OutboxRelay, add_to_outbox, outbox_table
-from shoptrail.events.publisher import create_broker
+from shoptrail.events.producer import Producer
 from shoptrail.testing import NewTopicFactory, TopicReader, TopicSize
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -86,8 +86,8 @@ async def test_relay_delivers_every_row_exactly_once_across_a_restart(
             await add_to_outbox(conn, outbox, ghost, topic=topic)
             raise RuntimeError("the state change failed")
 
-    async with create_broker(kafka_bootstrap, client_id="relay-1") as broker:
-        relay = OutboxRelay(engine=engine, broker=broker, table=outbox, batch_size=7)
+    async with Producer(kafka_bootstrap, client_id="relay-1") as producer:
+        relay = OutboxRelay(engine=engine, producer=producer, table=outbox, batch_size=7)
         task = asyncio.create_task(relay.run())
         async with asyncio.timeout(30):
             while relay.relayed < 40:
@@ -99,8 +99,8 @@ async def test_relay_delivers_every_row_exactly_once_across_a_restart(
 
     second = [failure(order, attempt) for attempt in range(31, 41) for order in range(3)]
     await stage(engine, second, topic)
-    async with create_broker(kafka_bootstrap, client_id="relay-2") as broker:
-        relay = OutboxRelay(engine=engine, broker=broker, table=outbox, batch_size=7)
+    async with Producer(kafka_bootstrap, client_id="relay-2") as producer:
+        relay = OutboxRelay(engine=engine, producer=producer, table=outbox, batch_size=7)
         task = asyncio.create_task(relay.run())
         await wait_until_drained(engine)
         relay.stop()
@@ -131,8 +131,8 @@ async def test_staging_the_same_event_twice_stores_it_once(engine: AsyncEngine) 
 
 async def test_events_wait_in_the_outbox_while_kafka_is_unreachable(engine: AsyncEngine) -> None:
     await stage(engine, [failure(1, 1)], "t")
-    dead = create_broker("127.0.0.1:1", client_id="nowhere", request_timeout_ms=1000)
-    relay = OutboxRelay(engine=engine, broker=dead, table=outbox)
+    dead = Producer("127.0.0.1:1", client_id="nowhere", request_timeout_ms=1000)
+    relay = OutboxRelay(engine=engine, producer=dead, table=outbox)
     with pytest.raises(Exception):  # noqa: B017, PT011 - any connection error will do
         await relay.relay_batch()
     assert await pending(engine) == 1

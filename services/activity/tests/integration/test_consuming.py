@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 
 from shoptrail.events import REGISTRY, Event, EventData, new_event, topics
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.events.system import EventDeadLettered
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -90,6 +92,29 @@ async def test_a_new_producers_topic_is_picked_up_without_a_code_change(
     api: httpx.AsyncClient, namespace: Any, eventually: Eventually
 ) -> None:
     newcomer = new_event(OrderShipped.example(), source="/services/newcomer")
-    async with create_broker(namespace.bootstrap, client_id="newcomer") as broker:
-        await EventPublisher(broker, f"{namespace.name}.newcomer").publish(newcomer)
+    async with Producer(namespace.bootstrap, client_id="newcomer") as producer:
+        await EventPublisher(producer, f"{namespace.name}.newcomer").publish(newcomer)
     await eventually(lambda: _has(api, str(newcomer.id)), timeout=45)
+
+
+async def test_a_record_at_the_brokers_size_limit_is_set_aside_by_reference_and_the_rest_flow(
+    api: httpx.AsyncClient, namespace: Any, eventually: Eventually, read_topic: Any
+) -> None:
+    key = b"ord_01J9Z8K4"
+    huge = b'{"specversion":"1.0","type":"order.shipped","pad":"' + b"x" * 1_048_300 + b'"}'
+    behind = [new_event(OrderShipped.example(), source="/tests") for _ in range(20)]
+    await namespace.publish_raw(topics.FULFILMENT, huge, key=key)
+    await namespace.publish(behind)
+
+    for event in behind:
+        await eventually(lambda event=event: _has(api, str(event.id)))
+    errors = (await feed(api, tab="attention"))["entries"]
+    (dead,) = [e for e in errors if e["event_type"] == EventDeadLettered.TYPE]
+    assert dead["payload"]["by_reference"] is True
+    assert dead["order_id"] == key.decode()  # on the order's timeline
+    topic = namespace.topic(topics.FULFILMENT)
+    (reference,) = await read_topic(f"{topic}.dlq", 1)
+    headers = {k: v.decode() for k, v in reference.headers}
+    assert headers["dlq-reference"] == "true"
+    assert headers["dlq-original-offset"] == str(dead["payload"]["offset"])
+    assert json.loads(reference.value)["size_bytes"] == len(huge)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.store import PostgresLogStore
-from shoptrail.activity.domain.entries import entry_from_event
+from shoptrail.activity.domain.entries import LogEntry, entry_from_event
+from shoptrail.activity.service_layer.ports import WriteResult
 from shoptrail.events import Money, new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted
 from shoptrail.events.ingest import OrderCreated, OrderRefunded
@@ -117,3 +120,67 @@ async def test_an_orders_row_is_the_same_whatever_order_its_events_arrive_in(
         "DHL",
     )
     assert (row["refunded_amount"], row["shipping_address"]["city"]) == (1000, "Bristol")
+
+
+async def test_a_chunk_is_one_transaction_a_late_failure_leaves_nothing_behind(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shoptrail.activity.adapters import store as store_module
+
+    async def fail(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the change notice failed")
+
+    monkeypatch.setattr(store_module, "record_change", fail)
+    entries = [entry_from_event(new_event(created(n), source="/t")) for n in range(3)]
+    with pytest.raises(RuntimeError):
+        await PostgresLogStore(engine).write(entries)
+    assert await logged(engine) == {}, "the log rows were committed without the rest"
+    async with engine.connect() as conn:
+        assert (await conn.scalar(text("SELECT count(*) FROM orders"))) == 0
+    monkeypatch.undo()
+    result = await PostgresLogStore(engine).write(entries)  # the redelivery writes it all
+    assert result.inserted == 3
+    async with engine.connect() as conn:
+        assert (await conn.scalar(text("SELECT count(*) FROM orders"))) == 3
+
+
+async def test_a_connection_whose_write_failed_goes_back_to_the_pool_clean(
+    engine: AsyncEngine,
+) -> None:
+    class NulPayload(PostgresLogStore):
+        async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
+            for entry in entries:
+                entry.payload = '{"name": "Sam\\u0000"}'  # what PostgreSQL refuses
+            return await super().write(entries)
+
+    store = NulPayload(engine)
+    for _ in range(12):  # more than the pool holds: every connection has failed once
+        with pytest.raises(Exception, match="Unicode"):
+            await store.write([entry_from_event(new_event(created(1), source="/t"))])
+    result = await PostgresLogStore(engine).write(
+        [entry_from_event(new_event(created(n), source="/t")) for n in range(20)]
+    )
+    assert result.inserted == 20
+
+
+async def test_a_write_cancelled_at_any_point_leaves_no_connection_in_a_broken_transaction(
+    engine: AsyncEngine,
+) -> None:
+    # The consumer's write lanes cancel each other when one fails; a connection cancelled
+    # inside its transaction once went back to the pool aborted, and the feed's queries on
+    # it failed with "current transaction is aborted".
+    import asyncio
+
+    store = PostgresLogStore(engine)
+    for n, delay in enumerate((0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.2)):
+        chunk = [
+            entry_from_event(new_event(created(n * 10_000 + i), source="/t")) for i in range(5000)
+        ]
+        write = asyncio.create_task(store.write(chunk))
+        await asyncio.sleep(delay)  # a cancellation point somewhere in the write, not a wait
+        write.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await write
+        for _ in range(8):  # every pooled connection answers a plain query in a new transaction
+            async with engine.begin() as conn:
+                assert await conn.scalar(text("SELECT count(*) >= 0 FROM activity_log"))

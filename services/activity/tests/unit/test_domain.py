@@ -48,7 +48,7 @@ def test_a_dead_letter_entry_has_the_same_id_however_often_it_is_seen() -> None:
 
     first = make()
     assert first.event_id == make().event_id
-    assert first.message == "Unreadable event on shoptrail.ingest @ partition 2 offset 77"
+    assert first.message == "Unreadable event on shoptrail.ingest @ partition 2 offset 77: boom"
     assert first.level == "error"
     assert json.loads(first.payload)["dead_letter_topic"] == "shoptrail.ingest.dlq"
 
@@ -72,7 +72,7 @@ def test_debug_is_hidden_unless_asked_for() -> None:
 
 
 def test_auto_resolve_keys_come_from_order_ids_and_providers() -> None:
-    submission, sync = RULES
+    submission, sync, _ = RULES
     entries = [
         entry_from_event(new_event(OrderSubmitted.example(), source="/t")),
         entry_from_event(new_event(SyncFailed.example(), source="/t")),
@@ -125,8 +125,9 @@ class FakeDeadLetters(DeadLetters):
     def __init__(self) -> None:
         self.published: list[tuple[Any, str]] = []
 
-    async def publish(self, record: Any, error: str) -> None:
+    async def publish(self, record: Any, error: str) -> bool:
         self.published.append((record, error))
+        return False
 
 
 async def test_a_batch_writes_good_events_and_an_error_entry_per_unreadable_one() -> None:

@@ -232,3 +232,15 @@ async def test_a_service_that_does_not_answer_gives_a_clear_page(
         page = await client.http.get("/admin/settings")  # the notifier is not running
         assert page.status_code == 502
         assert "The notifier service is not answering" in page.text
+
+
+async def test_readiness_is_a_round_trip_to_the_activity_service(
+    serve_admin: ServeAdmin, activity: ActivityHandle
+) -> None:
+    admin = await serve_admin(activity)
+    async with httpx.AsyncClient(base_url=admin) as http:
+        ready = await http.get("/readyz")
+        alive = await http.get("/healthz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["activity"] is True
+    assert alive.json() == {"status": "ok", "service": "admin-ui"}

@@ -54,7 +54,7 @@ async def test_a_sync_upserts_products_and_counts_what_changed(shop: Shop) -> No
 
 async def test_a_failed_sync_says_why(shop: Shop) -> None:
     shop.fake.plan(
-        Fault(kind="error", operation="list_products", status=401, message="Invalid access token")
+        Fault(kind="error", operation="list_products", status=400, message="Unknown store filter")
     )
     async with shop.worker():
         assert (await shop.api.post("/syncs", json={"provider": "Printful"})).status_code == 202
@@ -62,5 +62,5 @@ async def test_a_failed_sync_says_why(shop: Shop) -> None:
     assert [e.type for e in events] == ["sync.started", "sync.failed"]
     assert (
         events[1].message
-        == "Product sync failed: Printful refused the request: Invalid access token"
+        == "Product sync failed: Printful refused the request: Unknown store filter"
     )

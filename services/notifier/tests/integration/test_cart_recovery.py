@@ -33,7 +33,9 @@ Jobs = Callable[[Notifier], Awaitable[None]]
 
 async def _recovery_on(notifier: Notifier) -> None:
     on = ShopSettings("Sam's Prints", "hello@samsprints.shop", recovery_enabled=True)
-    await update_settings(settings=on, uow=notifier.uow(), clock=notifier.clock)
+    await update_settings(
+        settings=on, uow=notifier.uow(), clock=notifier.clock, queue=notifier.queue
+    )
 
 
 async def _expire(notifier: Notifier, event: Event[CheckoutExpired] | None = None) -> Any:

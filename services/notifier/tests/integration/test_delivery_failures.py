@@ -16,7 +16,7 @@ from shoptrail.events.system import JobExhausted
 from shoptrail.notifier.adapters.clock import ManualClock
 from shoptrail.notifier.adapters.tables import emails, suppressions
 from shoptrail.notifier.bootstrap import Notifier
-from shoptrail.notifier.service_layer import delivery, orders
+from shoptrail.notifier.service_layer import orders, reconciling
 
 pytestmark = pytest.mark.postgres
 
@@ -106,14 +106,49 @@ async def test_an_email_whose_send_outcome_was_lost_in_a_crash_is_reported_not_r
     assert smtp.messages == []
 
     clock.advance(timedelta(minutes=16))
-    flagged = await delivery.flag_stuck_emails(
-        uow=notifier.uow(), clock=clock, stuck_after=notifier.settings.email_stuck_after
+    flagged = await reconciling.flag_stuck_emails(
+        uow=notifier.uow(),
+        clock=clock,
+        stuck_after=notifier.settings.email_stuck_after,
+        journal=notifier.journal,
     )
-    assert flagged == 1
+    assert flagged == reconciling.StuckEmails(settled_as_sent=0, reported_unknown=1)
     assert await _status(notifier, event) == "unknown"
     (report,) = await staged_events(notifier)
     assert isinstance(report.data, JobExhausted)
-    assert "not resent" in report.data.last_error
+    assert "Not resent" in report.data.last_error
     await notifier.queue.enqueue(event.id)
     await run_jobs(notifier)
     assert smtp.messages == []
+
+
+async def test_an_email_stuck_sending_that_the_journal_saw_accepted_is_settled_as_sent(
+    notifier: Notifier, clock: ManualClock, smtp: Any, run_jobs: Jobs, staged_events: Staged
+) -> None:
+    accepted, lost = await _order(notifier), await _order(notifier)
+    async with notifier.uow() as uow:  # both claimed; the worker died after the server
+        await uow.emails.claim(accepted.id, now=clock.now())  # accepted the first one
+        await uow.emails.claim(lost.id, now=clock.now())
+        await uow.commit()
+    message_id = f"<{accepted.id}@samsprints.shop>"
+    await notifier.journal.record(accepted.id, message_id, at=clock.now())
+
+    clock.advance(timedelta(minutes=16))
+    settled = await reconciling.flag_stuck_emails(
+        uow=notifier.uow(),
+        clock=clock,
+        stuck_after=notifier.settings.email_stuck_after,
+        journal=notifier.journal,
+    )
+    assert settled == reconciling.StuckEmails(settled_as_sent=1, reported_unknown=1)
+    assert await _status(notifier, accepted) == "sent"
+    assert await _status(notifier, lost) == "unknown"
+    sent, unknown = sorted(
+        await staged_events(notifier), key=lambda e: e.type != OrderConfirmationSent.TYPE
+    )
+    assert isinstance(sent.data, OrderConfirmationSent)
+    assert (sent.data.message_id, sent.data.recipient) == (message_id, CUSTOMER)
+    assert isinstance(unknown.data, JobExhausted)
+    assert "may have been delivered" in unknown.data.last_error
+    await run_jobs(notifier)
+    assert smtp.messages == [], "neither is sent again"

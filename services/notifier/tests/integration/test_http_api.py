@@ -63,6 +63,86 @@ class TestSettingsApi:
         assert (await http.put("/settings", json=body, headers=auth)).status_code == 422
 
 
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class TestSettingsAreCheckedAtTheDoor:
+    auth = AUTH
+
+    async def test_an_international_domain_is_stored_in_idna_form(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        body = {"sender_name": "Sam's Prints", "sender_address": "shop@exämple.com"}
+        saved = await http.put("/settings", json=body, headers=self.auth)
+        assert saved.status_code == 200
+        assert saved.json()["sender_address"] == "shop@xn--exmple-cua.com"
+        stored = await http.get("/settings", headers=self.auth)
+        assert stored.json()["sender_address"] == "shop@xn--exmple-cua.com"
+
+    async def test_a_non_ascii_local_part_is_refused_saying_so_and_nothing_changes(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        body = {"sender_name": "Sam's Prints", "sender_address": "shöp@samsprints.shop"}
+        refused = await http.put("/settings", json=body, headers=self.auth)
+        assert refused.status_code == 422
+        (complaint,) = refused.json()["detail"]
+        assert complaint["loc"] == ["body", "sender_address"]
+        assert complaint["msg"].startswith("Sender address: the part before the @ contains 'ö'")
+        assert "not ASCII" in complaint["msg"] and "SMTPUTF8" in complaint["msg"]
+        stored = await http.get("/settings", headers=self.auth)
+        assert stored.json()["sender_address"] == "hello@samsprints.shop"
+
+    @pytest.mark.parametrize(
+        "address",
+        ["shop@example.com\r\nBcc: all@example.com", "shop@example.com\n", "sh\x00op@example.com"],
+        ids=["crlf", "lf", "nul"],
+    )
+    async def test_an_address_with_control_characters_is_refused(
+        self, client: tuple[httpx.AsyncClient, Notifier], address: str
+    ) -> None:
+        http, _ = client
+        body = {"sender_name": "Sam", "sender_address": address}
+        refused = await http.put("/settings", json=body, headers=self.auth)
+        assert refused.status_code == 422
+        assert "control character" in refused.json()["detail"][0]["msg"]
+
+    async def test_no_input_gets_a_server_error_only_a_4xx_that_names_the_problem(
+        self, client: tuple[httpx.AsyncClient, Notifier]
+    ) -> None:
+        http, _ = client
+        headers = self.auth | {"content-type": "application/json"}
+        for raw in NASTY_BODIES:
+            answer = await http.put("/settings", content=raw, headers=headers)
+            expected = 400 if raw.startswith(b"\xff") else 422  # not even UTF-8: FastAPI's 400
+            assert answer.status_code == expected, raw[:60]
+            detail = answer.json()["detail"]
+            complaints = detail if isinstance(detail, list) else [{"msg": detail}]
+            assert complaints and all(isinstance(c["msg"], str) and c["msg"] for c in complaints)
+            assert all("input" not in c for c in complaints), "the input is never echoed"
+        stored = await http.get("/settings", headers=self.auth)
+        assert stored.json()["sender_address"] == "hello@samsprints.shop"
+
+
+NASTY_BODIES = [
+    b'{"sender_name": "\\ud800", "sender_address": "a@b.example"}',
+    b'{"sender_name": "Sam", "sender_address": "\\udfff@b.example"}',
+    b'{"\\ud800": 1}',
+    b'{"sender_name": "Sam\\u0000", "sender_address": "a@b.example"}',
+    b'{"sender_name": 5, "sender_address": ["a@b.example"]}',
+    b'{"sender_name": {"nested": {"deeper": []}}}',
+    b'{"recovery_enabled": "perhaps"}',
+    b'{"sender_name": "' + b"S" * 100_000 + b'"}',
+    b'{"sender_address": "' + b"a" * 100_000 + b'@b.example"}',
+    b'{"sender_name": "Sam", "extra": true}',
+    b"[]",
+    b'"just a string"',
+    b"{not json",
+    b"\xff\xfe\x00",
+]
+
+
 class TestUnsubscribe:
     async def test_get_shows_a_confirmation_page_and_changes_nothing(
         self, client: tuple[httpx.AsyncClient, Notifier]

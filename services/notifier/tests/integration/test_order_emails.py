@@ -12,7 +12,7 @@ from shoptrail.events import Event, EventData, decode, encode, new_event
 from shoptrail.events.fulfilment import OrderShipped
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.events.notifier import OrderConfirmationSent, ShippingNotificationSent
-from shoptrail.events.publisher import create_broker
+from shoptrail.events.producer import Producer
 from shoptrail.notifier.bootstrap import Notifier, create_consumer_broker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -25,7 +25,15 @@ async def _consume_everything(
     notifier: Notifier, wait_until_consumed: Callable[..., Awaitable[None]]
 ) -> None:
     settings = notifier.settings
-    broker = create_consumer_broker(notifier)
+    async with Producer(settings.kafka_bootstrap, client_id="test-dead-letters") as producer:
+        broker = create_consumer_broker(notifier, producer)
+        await _run_until_consumed(broker, notifier, wait_until_consumed)
+
+
+async def _run_until_consumed(
+    broker: Any, notifier: Notifier, wait_until_consumed: Callable[..., Awaitable[None]]
+) -> None:
+    settings = notifier.settings
     async with broker:
         await broker.start()
         await wait_until_consumed(
@@ -49,10 +57,10 @@ async def test_order_and_shipping_emails_arrive_once_with_the_shop_sender_and_ar
     )
     created = new_event(ORDER, source="/services/ingest")
     shipped = new_event(SHIPPED, source="/services/fulfilment")
-    async with create_broker(kafka_bootstrap, client_id="test-producer") as producer:
-        await producer.publish(encode(created), ingest, key=b"ord")
-        await producer.publish(encode(created), ingest, key=b"ord")  # delivered twice
-        await producer.publish(encode(shipped), fulfilment, key=b"ord")
+    async with Producer(kafka_bootstrap, client_id="test-producer") as producer:
+        await producer.send_and_wait(ingest, encode(created), key=b"ord")
+        await producer.send_and_wait(ingest, encode(created), key=b"ord")  # delivered twice
+        await producer.send_and_wait(fulfilment, encode(shipped), key=b"ord")
 
         await _consume_everything(notifier, wait_until_consumed)
         await run_jobs(notifier)

@@ -7,6 +7,8 @@ from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
+from shoptrail.events.hygiene import MAX_TEXT, Identifier
+
 
 class Level(StrEnum):
     """How much an entry matters. `debug` facts are stored but hidden by default."""
@@ -41,7 +43,7 @@ class EventData(BaseModel):
     provide an `example()` used by docs, schemas and tests.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=MAX_TEXT)
 
     TYPE: ClassVar[str]
     LEVEL: ClassVar[Level]
@@ -65,7 +67,7 @@ class EventData(BaseModel):
 class OrderFact(EventData):
     """A fact about one order: keyed and ordered by the order id."""
 
-    order_id: str
+    order_id: Identifier
 
     def subject(self) -> str | None:
         return self.order_id

@@ -25,6 +25,9 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         fulfilment.SyncCompleted,
         fulfilment.SyncFailed,
         system.JobExhausted,
+        system.EventDeadLettered,
+        system.OperatorActionNeeded,
+        system.OperatorActionCleared,
     ),
     topics.NOTIFIER: (
         notifier.OrderConfirmationSent,
@@ -34,6 +37,9 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         notifier.AbandonedCartRecovered,
         ingest.EmailBounced,  # the SMTP server refused a message outright (a hard bounce)
         system.JobExhausted,
+        system.EventDeadLettered,
+        system.OperatorActionNeeded,
+        system.OperatorActionCleared,
     ),
     topics.ACTIVITY: (system.EventDeadLettered,),
 }

@@ -9,23 +9,32 @@ from pydantic import ValidationError
 
 from shoptrail.events.base import EventData
 from shoptrail.events.envelope import Event, envelope_of
+from shoptrail.events.failures import PermanentError
+from shoptrail.events.hygiene import clean_json, clean_text
 from shoptrail.events.registry import REGISTRY, Registry, UnknownEventTypeError
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
-class MalformedEventError(ValueError):
+class MalformedEventError(PermanentError, ValueError):
     """A message that is not a valid Shoptrail event; `str()` says exactly why."""
 
 
 def encode(event: Event[Any]) -> bytes:
-    """Structured-mode CloudEvents JSON. Absent optional attributes are left out."""
+    """Structured-mode CloudEvents JSON. Absent optional attributes are left out.
+
+    Never writes what `decode` would have to clean: U+0000 and lone surrogates
+    in any string become U+FFFD (see hygiene.py).
+    """
     body = event.model_dump(mode="json", serialize_as_any=True)
-    return json.dumps(
-        {k: v for k, v in body.items() if v is not None},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    body = {k: v for k, v in body.items() if v is not None}
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:  # json.dumps writes U+0000 as an escape
+        text = json.dumps(clean_json(body), ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return clean_text(text).encode()
 
 
 def kafka_key(event: Event[Any]) -> bytes | None:
@@ -39,6 +48,8 @@ def kafka_headers(event: Event[Any]) -> dict[str, str]:
 
 
 _TYPE_MARK = b'"type":"'
+_NEEDS_CLEANING = (b"\\u0000", b"\\ud", b"\\uD")
+"""Escapes of U+0000 or of a surrogate: such a message is cleaned on the checked path."""
 
 
 def decode(raw: bytes | str, *, registry: Registry = REGISTRY) -> Event[EventData]:
@@ -46,20 +57,24 @@ def decode(raw: bytes | str, *, registry: Registry = REGISTRY) -> Event[EventDat
 
     Raises MalformedEventError with a one-line reason for anything that is not
     a valid event of a known type: bad JSON, a missing attribute, an unknown
-    type, a newer schema version than this reader knows, or invalid data.
+    type, a newer schema version than this reader knows, or invalid data
+    (including a string or list over the contract's bounds). U+0000 and lone
+    surrogates are replaced by U+FFFD, not refused: the event still counts.
     """
-    fast = _decode_current(raw, registry)
-    return fast if fast is not None else _decode_checked(raw, registry)
+    data = clean_text(raw).encode() if isinstance(raw, str) else raw
+    if any(mark in data for mark in _NEEDS_CLEANING):
+        return _decode_checked(data, registry)
+    fast = _decode_current(data, registry)
+    return fast if fast is not None else _decode_checked(data, registry)
 
 
-def _decode_current(raw: bytes | str, registry: Registry) -> Event[EventData] | None:
+def _decode_current(data: bytes, registry: Registry) -> Event[EventData] | None:
     """Fast path for what our own producers write: the current version, compact JSON.
 
     One pass of pydantic-core over the bytes. Anything unusual (another
     version, an unknown type, odd spacing, invalid data) returns None and takes
     the checked path, which gives the same result or the precise error.
     """
-    data = raw.encode() if isinstance(raw, str) else raw
     start = data.find(_TYPE_MARK)
     end = data.find(b'"', start + len(_TYPE_MARK)) if start >= 0 else -1
     if end < 0:
@@ -74,11 +89,13 @@ def _decode_current(raw: bytes | str, registry: Registry) -> Event[EventData] | 
     return event if event.specversion == "1.0" else None
 
 
-def _decode_checked(raw: bytes | str, registry: Registry) -> Event[EventData]:
+def _decode_checked(data: bytes, registry: Registry) -> Event[EventData]:
     try:
-        body = json.loads(raw)
+        body = clean_json(json.loads(data))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedEventError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedEventError("not valid JSON: nested too deeply") from None
     if not isinstance(body, dict):
         raise MalformedEventError(f"expected a JSON object, got {type(body).__name__}")
     if body.get("specversion") != "1.0":
@@ -88,6 +105,8 @@ def _decode_checked(raw: bytes | str, registry: Registry) -> Event[EventData]:
     type_ = body.get("type")
     if not isinstance(type_, str):
         raise MalformedEventError("missing the 'type' attribute")
+    if len(type_) > 200:
+        raise MalformedEventError(f"unknown event type {type_[:50]!r}… ({len(type_)} characters)")
     try:
         data_cls = registry.get(type_)
     except UnknownEventTypeError as exc:
@@ -100,16 +119,16 @@ def _decode_checked(raw: bytes | str, registry: Registry) -> Event[EventData]:
             f"{type_!r} schema version {version} is newer than this reader knows "
             f"({data_cls.VERSION})"
         )
-    data = body.get("data")
-    if not isinstance(data, dict):
+    written = body.get("data")
+    if not isinstance(written, dict):
         raise MalformedEventError(f"{type_!r} event has no 'data' object")
     try:
-        data = registry.upcast(type_, version, data)
+        current = registry.upcast(type_, version, written)
     except LookupError as exc:
         raise MalformedEventError(str(exc)) from None
     try:
         return envelope_of(data_cls).model_validate(
-            {**body, "schemaversion": data_cls.VERSION, "data": data}
+            {**body, "schemaversion": data_cls.VERSION, "data": current}
         )
     except ValidationError as exc:
         raise MalformedEventError(f"invalid {type_!r} event: {_summarise(exc)}") from None

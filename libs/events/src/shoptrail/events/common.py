@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shoptrail.events.hygiene import MAX_TEXT
 from shoptrail.events.money import Money
 
 
 class LineItem(BaseModel):
     """One product line of an order or a cart."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=MAX_TEXT)
 
     product_id: str
     name: str
@@ -23,7 +24,7 @@ class LineItem(BaseModel):
 class Address(BaseModel):
     """A shipping address, as the customer entered it at checkout."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=MAX_TEXT)
 
     name: str
     line1: str

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shoptrail.events.base import Category, EventData, Level
+from shoptrail.events.hygiene import MAX_TEXT, Identifier
 from shoptrail.events.ids import uuid7
 
 D = TypeVar("D", bound=EventData, covariant=True)  # an Event[OrderShipped] is an Event[EventData]
@@ -24,18 +25,20 @@ class Event(BaseModel, Generic[D]):
     occurred at its source, not when anyone saw it.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", str_max_length=MAX_TEXT)
 
     specversion: Literal["1.0"] = "1.0"
     id: UUID
     type: str
-    source: str = Field(description="The producing service, e.g. /services/fulfilment.")
+    source: Identifier = Field(description="The producing service, e.g. /services/fulfilment.")
     time: AwareDatetime
-    subject: str | None = Field(default=None, description="The order id, when about an order.")
+    subject: Identifier | None = Field(
+        default=None, description="The order id, when about an order."
+    )
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = Field(ge=1, description="Version of `data`'s schema for this type.")
     traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
-    correlationid: str | None = None
+    correlationid: Identifier | None = None
     data: D
 
     @model_validator(mode="after")

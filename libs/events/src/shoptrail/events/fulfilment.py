@@ -7,6 +7,7 @@ from typing import ClassVar, Self
 from pydantic import Field
 
 from shoptrail.events.base import Category, EventData, Level, OrderFact
+from shoptrail.events.hygiene import FreeText, Identifier
 from shoptrail.events.ingest import Provider
 from shoptrail.events.registry import REGISTRY
 
@@ -20,7 +21,7 @@ class OrderSubmitted(OrderFact):
     CATEGORY: ClassVar[Category] = Category.FULFILMENT
 
     provider: Provider
-    provider_order_id: str
+    provider_order_id: Identifier
 
     def render(self) -> str:
         return f"Submitted to {self.provider} ({self.provider_order_id})"
@@ -39,7 +40,7 @@ class OrderSubmissionFailed(OrderFact):
     CATEGORY: ClassVar[Category] = Category.FULFILMENT
 
     provider: Provider
-    reason: str
+    reason: FreeText
     attempt: int = Field(ge=1)
     max_attempts: int = Field(ge=1)
 
@@ -152,7 +153,7 @@ class OrderCancelled(OrderFact):
     CATEGORY: ClassVar[Category] = Category.ORDERS
 
     provider: Provider | None = None
-    reason: str | None = None
+    reason: FreeText | None = None
 
     def render(self) -> str:
         return f"Order cancelled: {self.reason}" if self.reason else "Order cancelled"
@@ -170,7 +171,7 @@ class SyncStarted(EventData):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.SYNCS
 
-    sync_id: str
+    sync_id: Identifier
     provider: Provider
 
     def render(self) -> str:
@@ -189,7 +190,7 @@ class SyncCompleted(EventData):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.SYNCS
 
-    sync_id: str
+    sync_id: Identifier
     provider: Provider
     total: int = Field(ge=0)
     created: int = Field(default=0, ge=0)
@@ -217,9 +218,9 @@ class SyncFailed(EventData):
     LEVEL: ClassVar[Level] = Level.ERROR
     CATEGORY: ClassVar[Category] = Category.SYNCS
 
-    sync_id: str
+    sync_id: Identifier
     provider: Provider
-    reason: str
+    reason: FreeText
 
     def render(self) -> str:
         return f"Product sync failed: {self.reason}"

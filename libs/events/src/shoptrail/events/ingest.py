@@ -9,6 +9,7 @@ from pydantic import Field
 
 from shoptrail.events.base import Category, EventData, Level, OrderFact
 from shoptrail.events.common import EXAMPLE_ADDRESS, EXAMPLE_ITEMS, Address, LineItem
+from shoptrail.events.hygiene import MAX_ITEMS, FreeText, Identifier
 from shoptrail.events.money import Money
 from shoptrail.events.registry import REGISTRY
 
@@ -24,13 +25,13 @@ class OrderCreated(OrderFact):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.ORDERS
 
-    order_number: str
-    customer_email: str
+    order_number: Identifier
+    customer_email: Identifier
     total: Money
     payment_method: str = "Stripe"
-    line_items: tuple[LineItem, ...] = ()
+    line_items: tuple[LineItem, ...] = Field(default=(), max_length=MAX_ITEMS)
     shipping_address: Address | None = None
-    checkout_session_id: str | None = None
+    checkout_session_id: Identifier | None = None
     fulfilment_provider: Provider = "Printify"
 
     def render(self) -> str:
@@ -82,9 +83,9 @@ class CheckoutExpired(EventData):
     LEVEL: ClassVar[Level] = Level.DEBUG
     CATEGORY: ClassVar[Category] = Category.CARTS
 
-    checkout_session_id: str
-    customer_email: str | None = None
-    line_items: tuple[LineItem, ...] = ()
+    checkout_session_id: Identifier
+    customer_email: Identifier | None = None
+    line_items: tuple[LineItem, ...] = Field(default=(), max_length=MAX_ITEMS)
     total: Money | None = None
 
     def render(self) -> str:
@@ -110,8 +111,8 @@ class ProviderStatusReported(EventData):
     CATEGORY: ClassVar[Category] = Category.FULFILMENT
 
     provider: Provider
-    provider_order_id: str
-    order_id: str | None = None
+    provider_order_id: Identifier
+    order_id: Identifier | None = None
     status: str
     carrier: str | None = None
     tracking_number: str | None = None
@@ -146,10 +147,10 @@ class EmailBounced(EventData):
     LEVEL: ClassVar[Level] = Level.WARNING
     CATEGORY: ClassVar[Category] = Category.EMAILS
 
-    recipient: str
+    recipient: Identifier
     email_kind: EmailKind = "other"
-    order_id: str | None = None
-    reason: str | None = None
+    order_id: Identifier | None = None
+    reason: FreeText | None = None
     permanent: bool = Field(default=True, description="Hard bounce: do not send again.")
 
     def subject(self) -> str | None:

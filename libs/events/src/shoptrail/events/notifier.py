@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
+from pydantic import Field
+
 from shoptrail.events.base import Category, EventData, Level, OrderFact
 from shoptrail.events.common import EXAMPLE_ITEMS, LineItem
+from shoptrail.events.hygiene import MAX_ITEMS, Identifier
 from shoptrail.events.money import Money
 from shoptrail.events.registry import REGISTRY
 
@@ -18,8 +21,8 @@ class OrderConfirmationSent(OrderFact):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.EMAILS
 
-    recipient: str
-    message_id: str | None = None
+    recipient: Identifier
+    message_id: Identifier | None = None
 
     def render(self) -> str:
         return f"Order confirmation sent to {self.recipient}"
@@ -37,8 +40,8 @@ class ShippingNotificationSent(OrderFact):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.EMAILS
 
-    recipient: str
-    message_id: str | None = None
+    recipient: Identifier
+    message_id: Identifier | None = None
 
     def render(self) -> str:
         return f"Shipping notification sent to {self.recipient}"
@@ -56,11 +59,11 @@ class AbandonedCartCreated(EventData):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
 
-    cart_id: str
-    customer_email: str
+    cart_id: Identifier
+    customer_email: Identifier
     total: Money
-    line_items: tuple[LineItem, ...] = ()
-    checkout_session_id: str | None = None
+    line_items: tuple[LineItem, ...] = Field(default=(), max_length=MAX_ITEMS)
+    checkout_session_id: Identifier | None = None
 
     def render(self) -> str:
         return f"Abandoned cart — {self.customer_email}, {self.total}"
@@ -84,8 +87,8 @@ class AbandonedCartEmailSent(EventData):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
 
-    cart_id: str
-    recipient: str
+    cart_id: Identifier
+    recipient: Identifier
 
     def render(self) -> str:
         return f"Recovery email sent to {self.recipient}"
@@ -103,8 +106,8 @@ class AbandonedCartRecovered(OrderFact):
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
 
-    cart_id: str
-    order_number: str
+    cart_id: Identifier
+    order_number: Identifier
 
     def render(self) -> str:
         return f"Cart recovered — order {self.order_number} placed"

@@ -17,7 +17,6 @@ import logging
 import zlib
 from typing import Any
 
-from faststream.kafka import KafkaBroker
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -37,6 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shoptrail.events.codec import encode, kafka_headers, kafka_key
 from shoptrail.events.envelope import Event
+from shoptrail.events.failures import Backoff, describe
+from shoptrail.events.health import Health
+from shoptrail.events.producer import Producer
 
 log = logging.getLogger(__name__)
 
@@ -79,25 +81,28 @@ class OutboxRelay:
 
     Only one relay per table works at a time (a transaction-scoped advisory
     lock), so several replicas of a service can all run one safely and order
-    is kept.
+    is kept. Kafka or the database away is waited out with backoff, as long
+    as it takes; `health` says so meanwhile.
     """
 
     def __init__(
         self,
         *,
         engine: AsyncEngine,
-        broker: KafkaBroker,
+        producer: Producer,
         table: Table,
         batch_size: int = 500,
         idle_wait: float = 0.2,
         max_backoff: float = 5.0,
+        health: Health | None = None,
     ) -> None:
         self._engine = engine
-        self._broker = broker
+        self._producer = producer
         self._table = table
         self._batch_size = batch_size
         self._idle_wait = idle_wait
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(base=idle_wait, cap=max_backoff)
+        self.health = health or Health(f"outbox:{table.name}")
         self._lock_key = zlib.crc32(f"shoptrail-outbox:{table.name}".encode())
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -120,9 +125,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             pending = [
-                await self._broker.publish(
-                    row.value, row.topic, key=row.key, headers=row.headers, no_confirm=True
-                )
+                await self._producer.send(row.topic, row.value, key=row.key, headers=row.headers)
                 for row in rows
             ]
             await asyncio.gather(*pending)
@@ -133,21 +136,30 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until `stop()`; a failure (Kafka or database away) backs off and retries."""
-        backoff = self._idle_wait
+        failures = 0
         while not self._stopping.is_set():
             try:
                 count = await self.relay_batch()
-                backoff = self._idle_wait
-            except Exception:
+            except Exception as exc:
+                failures += 1
+                wait = self._backoff.delay(failures)
+                self.health.failing(describe(exc))
+                self.health.count("retried.transient")
                 log.warning(
                     "outbox relay could not publish; events stay staged and will be retried",
-                    extra={"outbox": self._table.name, "retry_in_s": backoff},
-                    exc_info=True,
+                    extra={
+                        "outbox": self._table.name,
+                        "attempt": failures,
+                        "retry_in_s": round(wait, 2),
+                        "error": describe(exc),
+                    },
                 )
-                count = 0
-                backoff = min(backoff * 2, self._max_backoff)
+                await self._sleep(wait)
+                continue
+            failures = 0
+            self.health.working()
             if count < self._batch_size:
-                await self._sleep(backoff)
+                await self._sleep(self._idle_wait)
 
     def wake(self) -> None:
         """Tell the relay that new rows were staged, so it need not wait for its poll."""

@@ -11,13 +11,15 @@ from faststream.kafka import KafkaBroker
 
 from shoptrail.events.codec import encode, kafka_headers, kafka_key
 from shoptrail.events.envelope import Event
+from shoptrail.events.producer import Producer
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> KafkaBroker:
-    """A FastStream KafkaBroker whose producer is durable by default.
+    """A FastStream KafkaBroker for subscribers; its producer is durable by default.
 
     `acks="all"` waits for every in-sync replica; the idempotent producer stops
-    a retried send from writing a message twice or out of order.
+    a retried send from writing a message twice or out of order. Services
+    publish through `Producer` (which heals itself), not through the broker.
     """
     return KafkaBroker(
         bootstrap_servers,
@@ -31,28 +33,21 @@ def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> 
 class EventPublisher:
     """Publishes events to one topic; returns only after Kafka acknowledged them."""
 
-    def __init__(self, broker: KafkaBroker, topic: str) -> None:
-        self._broker = broker
+    def __init__(self, producer: Producer, topic: str) -> None:
+        self._producer = producer
         self.topic = topic
 
     async def publish(self, event: Event[Any]) -> RecordMetadata:
         """Publish one event and wait for the broker's acknowledgement."""
-        return await self._broker.publish(
-            encode(event),
-            self.topic,
-            key=kafka_key(event),
-            headers=kafka_headers(event),
+        return await self._producer.send_and_wait(
+            self.topic, encode(event), key=kafka_key(event), headers=kafka_headers(event)
         )
 
     async def publish_all(self, events: Sequence[Event[Any]]) -> list[RecordMetadata]:
         """Publish many events pipelined, then wait until every one is acknowledged."""
         pending = [
-            await self._broker.publish(
-                encode(event),
-                self.topic,
-                key=kafka_key(event),
-                headers=kafka_headers(event),
-                no_confirm=True,
+            await self._producer.send(
+                self.topic, encode(event), key=kafka_key(event), headers=kafka_headers(event)
             )
             for event in events
         ]

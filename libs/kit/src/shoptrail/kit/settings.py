@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode
 
 PLACEHOLDER_MARK = "dev-only"
 """Default secrets contain this mark; they work in dev and test, never in prod."""
@@ -18,9 +18,26 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     service_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     log_level: str = "INFO"
+    rehearse_failures_for: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Dev and test only (refused in prod): comma-separated order ids whose events make "
+            "this service's consumer fail, to rehearse the failure model (retries, dead letter, "
+            "the error entry) on a running shop."
+        ),
+    )
+
+    @field_validator("rehearse_failures_for", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_outside_dev(self) -> Self:
+        if self.environment == "prod" and self.rehearse_failures_for:
+            raise ValueError("rehearse_failures_for is for dev and test, never prod")
         if self.environment == "prod":
             offending = [
                 name

@@ -25,22 +25,42 @@ from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
 from shoptrail.activity.realtime.hub import Hub
+from shoptrail.events.health import Health
+from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import service_token_guard
+from shoptrail.kit.health import health_router, register_health_metrics
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the activity app from its settings; nothing is created at import time."""
-    engine = create_async_engine(settings.database_url, pool_size=10, max_overflow=10)
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,  # connections from before a database restart are replaced
+        hide_parameters=True,  # bound values are customer data: never in logs
+    )
     metrics = Metrics()
     broker = create_broker(
         settings.kafka_bootstrap,
         client_id="shoptrail-activity",
         metadata_max_age_ms=settings.metadata_max_age_ms,
     )
+    producer = Producer(settings.kafka_bootstrap, client_id="shoptrail-activity-dead-letters")
+    components: list[Health] = []
     if settings.consume:
         store = PostgresLogStore(engine, lanes=settings.write_lanes)
-        subscribe_log_consumer(broker, settings, store=store, metrics=metrics)
+        consumer_health = Health(f"consumer:{settings.group_id}")
+        components += [consumer_health, producer.health]
+        subscribe_log_consumer(
+            broker,
+            settings,
+            store=store,
+            metrics=metrics,
+            producer=producer,
+            health=consumer_health,
+        )
     dsn = make_url(settings.database_url).set(drivername="postgresql")
     hub = Hub(
         ChangeLog(engine),
@@ -55,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
             await migrate(settings.database_url)
         await hub.start()
         if settings.consume:
+            await producer.start()
             await broker.start()
         pruner = asyncio.create_task(
             prune_nightly(
@@ -68,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner
             await broker.stop()
+            await producer.stop()
             await hub.stop()
             await engine.dispose()
 
@@ -87,26 +109,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws.router)
     app.state.hub = hub
 
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok", "service": "activity"}
+    async def database() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
 
-    @app.get("/readyz", tags=["operations"])
-    async def ready(response: Response) -> dict[str, object]:
-        """Readiness: the database answers and, if this replica consumes, Kafka is connected."""
-        checks: dict[str, bool] = {}
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            checks["database"] = True
-        except Exception:
-            checks["database"] = False
-        if settings.consume:
-            checks["kafka"] = bool(broker.running)
-        ok = all(checks.values())
-        response.status_code = 200 if ok else 503
-        return {"status": "ok" if ok else "unavailable", "checks": checks}
+    async def kafka() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    checks = {"database": database, **({"kafka": kafka} if settings.consume else {})}
+    app.include_router(health_router("activity", checks=checks, components=lambda: components))
+    register_health_metrics(metrics.registry, lambda: components)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def prometheus() -> Response:

@@ -34,6 +34,17 @@ class Settings(ServiceSettings):
         description="Most bytes fetched per partition at once: lets a backlog fill a batch.",
     )
     batch_timeout_ms: int = Field(default=100, ge=1)
+    session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6_000,
+        description="How soon a consumer that stopped answering (killed) loses its partitions.",
+    )
+    retry_backoff_max_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Longest wait between retries of a batch the database could not take.",
+    )
     metadata_max_age_ms: int = Field(
         default=30_000, description="How soon a new producer's topic is picked up."
     )

@@ -31,6 +31,7 @@ from shoptrail.admin_ui.entrypoints.web import (
     wants_fragment,
 )
 from shoptrail.admin_ui.service_layer.ports import NotFoundError, UpstreamError
+from shoptrail.kit.health import health_router
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -89,11 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def home() -> RedirectResponse:
         return RedirectResponse("/admin/activity", status_code=303)
 
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok", "service": "admin-ui"}
+    async def activity_answers() -> bool:
+        services: Services | None = getattr(app.state, "services", None)
+        return services is not None and await services.activity.answers()
 
+    # Every page is read from the activity service: the admin is ready when it answers.
+    app.include_router(health_router("admin-ui", checks={"activity": activity_answers}))
     return app
 
 

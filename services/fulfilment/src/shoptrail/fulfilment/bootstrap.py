@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Response
+from procrastinate import PsycopgConnector
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 import shoptrail.fulfilment
+from shoptrail.events.consuming import FailureHandling
+from shoptrail.events.health import Health
 from shoptrail.events.outbox import OutboxRelay
+from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.fulfilment.adapters.jobs import exhaustion_telemetry
 from shoptrail.fulfilment.adapters.providers.printful import PrintfulProvider
 from shoptrail.fulfilment.adapters.providers.printify import PrintifyProvider
 from shoptrail.fulfilment.adapters.tables import outbox
-from shoptrail.fulfilment.adapters.unit_of_work import SqlUnitOfWork
+from shoptrail.fulfilment.adapters.unit_of_work import SOURCE, SqlUnitOfWork
 from shoptrail.fulfilment.config import Settings
 from shoptrail.fulfilment.domain.model import ProviderName
 from shoptrail.fulfilment.entrypoints.api import build_router
@@ -27,6 +34,8 @@ from shoptrail.fulfilment.entrypoints.consumers import register_consumers
 from shoptrail.fulfilment.entrypoints.tasks import build_job_app
 from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import service_token_guard
+from shoptrail.kit.health import health_router, register_health_metrics
+from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
 @dataclass
@@ -37,9 +46,17 @@ class Services:
     engine: AsyncEngine
     providers: dict[ProviderName, Provider]
     clients: list[httpx.AsyncClient] = field(default_factory=list)
+    components: list[Health] = field(default_factory=list)
+    """What `/readyz` and `/metrics` report on: consumers, relays, producers, workers."""
 
     def __post_init__(self) -> None:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def database_answers(self) -> bool:
+        """A real round trip to PostgreSQL."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
 
     def uow(self) -> SqlUnitOfWork:
         """A fresh unit of work (one per request, message or job)."""
@@ -63,7 +80,13 @@ def open_services(settings: Settings) -> Services:
     printful = client(settings.printful_base_url, settings.printful_token.get_secret_value())
     return Services(
         settings=settings,
-        engine=create_async_engine(settings.database_url, pool_size=10, max_overflow=10),
+        engine=create_async_engine(
+            settings.database_url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            hide_parameters=True,  # bound values are customer data: never in logs
+        ),
         providers={
             "Printify": PrintifyProvider(printify, shop_id=settings.printify_shop_id),
             "Printful": PrintfulProvider(printful),
@@ -73,13 +96,14 @@ def open_services(settings: Settings) -> Services:
 
 
 @contextlib.asynccontextmanager
-async def relaying(services: Services) -> AsyncIterator[Any]:
+async def relaying(
+    services: Services, *, client_id: str = "fulfilment-relay"
+) -> AsyncIterator[Any]:
     """Run the outbox relay (and the Kafka producer it needs) for the duration."""
     settings = services.settings
-    broker = create_broker(settings.kafka_bootstrap, client_id="fulfilment-relay")
-    async with broker:
-        await broker.start()
-        relay = OutboxRelay(engine=services.engine, broker=broker, table=outbox)
+    async with Producer(settings.kafka_bootstrap, client_id=client_id) as producer:
+        relay = OutboxRelay(engine=services.engine, producer=producer, table=outbox)
+        services.components += [relay.health, producer.health]
         task = asyncio.create_task(relay.run(), name="outbox relay")
         try:
             yield relay
@@ -93,12 +117,25 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = open_services(settings)
+        services = app.state.services = open_services(settings)
         app.state.uow_factory = services.uow
         consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
-        register_consumers(consumer, settings, uow=services.uow)
         try:
-            async with relaying(services), consumer:
+            async with (
+                relaying(services),
+                Producer(settings.kafka_bootstrap, client_id="fulfilment-consumer") as producer,
+                consumer,
+            ):
+                failures = FailureHandling.for_consumer(
+                    producer,
+                    group=settings.consumer_group,
+                    fact_topic=settings.fulfilment_topic,
+                    source=SOURCE,
+                    rehearse=settings.rehearse_failures_for,
+                )
+                services.components += [failures.health, producer.health]
+                app.state.kafka_answers = producer.ping
+                register_consumers(consumer, settings, uow=services.uow, failures=failures)
                 await consumer.start()
                 yield
         finally:
@@ -112,10 +149,27 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
 
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok", "service": "fulfilment"}
+    def components() -> list[Health]:
+        services: Services | None = getattr(app.state, "services", None)
+        return services.components if services else []
+
+    async def database() -> bool:
+        return bool(await app.state.services.database_answers())
+
+    async def kafka() -> bool:
+        return bool(await app.state.kafka_answers())
+
+    app.include_router(
+        health_router(
+            "fulfilment", checks={"database": database, "kafka": kafka}, components=components
+        )
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    register_health_metrics(registry, components)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(
         build_router(settings.max_submission_attempts),
@@ -124,19 +178,45 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def run_worker(settings: Settings, *, name: str = "fulfilment-worker") -> None:
-    """Run jobs (and the outbox relay) until cancelled or signalled."""
+def job_connector(settings: Settings) -> PsycopgConnector:
+    """A fresh connector, with its own pool, for one run of the job worker."""
+    timeout = settings.worker_db_timeout_s
+    return PsycopgConnector(
+        conninfo=settings.psycopg_conninfo,
+        timeout=timeout,  # waiting for a pooled connection
+        kwargs={"connect_timeout": max(2, math.ceil(timeout))},  # libpq's minimum is 2 s
+    )
+
+
+async def run_worker(
+    settings: Settings, *, name: str = "fulfilment-worker", port: int | None = None
+) -> None:
+    """Run jobs and the outbox relay until cancelled; the worker restarts after any failure.
+
+    Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
+    """
     services = open_services(settings)
     jobs = build_job_app(settings, uow=services.uow, providers=services.providers)
+    health = Health(f"worker:{name}")
+    services.components.append(health)
+    worker = procrastinate_worker(
+        jobs,
+        connector=lambda: job_connector(settings),
+        name=name,
+        concurrency=settings.worker_concurrency,
+        fetch_job_polling_interval=settings.job_poll_interval_s,
+        update_heartbeat_interval=settings.worker_heartbeat_s,
+        stalled_worker_timeout=settings.stalled_after_s,
+        worker_middleware=[exhaustion_telemetry(services.uow)],
+    )
+    door = worker_door(
+        "fulfilment-worker",
+        checks={"database": services.database_answers},
+        components=lambda: services.components,
+    )
+    door_port = settings.worker_port if port is None else port
     try:
-        async with relaying(services), jobs.open_async():
-            await jobs.run_worker_async(
-                name=name,
-                concurrency=settings.worker_concurrency,
-                fetch_job_polling_interval=settings.job_poll_interval_s,
-                update_heartbeat_interval=settings.worker_heartbeat_s,
-                stalled_worker_timeout=settings.stalled_after_s,
-                worker_middleware=[exhaustion_telemetry(services.uow)],
-            )
+        async with serving(door, host=settings.host, port=door_port), relaying(services):
+            await supervise(worker, health=health)
     finally:
         await services.aclose()

@@ -33,6 +33,12 @@ class Settings(ServiceSettings):
     max_submission_attempts: int = Field(default=3, ge=1)
     retry_backoff_s: float = Field(default=30.0, ge=0, description="First retry delay; doubles.")
     retry_backoff_max_s: float = Field(default=1800.0, ge=0)
+    operator_retry_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="While only the operator can fix a provider problem (a refused token), "
+        "waiting jobs try again at most this far apart, for as long as it takes.",
+    )
 
     poll_cron: str = Field(default="*/30 * * * *", description="Status poll of in-flight orders.")
     sync_cron: str = Field(default="0 3 * * *", description="Periodic product sync.")
@@ -41,6 +47,14 @@ class Settings(ServiceSettings):
     worker_heartbeat_s: float = Field(default=10.0, gt=0)
     worker_concurrency: int = Field(default=4, ge=1)
     job_poll_interval_s: float = Field(default=5.0, gt=0)
+    worker_port: int = Field(
+        default=8013, ge=0, le=65535, description="The worker's /healthz, /readyz, /metrics."
+    )
+    worker_db_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="The worker waits this long for a database connection, then restarts.",
+    )
 
     @property
     def psycopg_conninfo(self) -> str:

@@ -7,16 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aiokafka.errors import KafkaError
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 import shoptrail.ingest
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.ingest.adapters.kafka import KafkaEventSink
 from shoptrail.ingest.adapters.stripe_api import StripeSdkApi
 from shoptrail.ingest.config import Settings
-from shoptrail.ingest.domain.errors import UpstreamUnavailableError
 from shoptrail.ingest.entrypoints import operations, webhooks
 from shoptrail.ingest.runtime import Runtime
 
@@ -25,9 +23,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_broker_for(settings: Settings) -> KafkaBroker:
-    """A durable producer (acks=all, idempotent) for ingest's topic."""
-    return create_broker(settings.kafka_bootstrap, client_id="shoptrail-ingest")
+def create_producer(settings: Settings) -> Producer:
+    """A durable producer (acks=all, idempotent) that heals itself, for ingest's topic."""
+    return Producer(settings.kafka_bootstrap, client_id="shoptrail-ingest")
 
 
 def create_stripe_api(settings: Settings) -> StripeSdkApi:
@@ -41,13 +39,14 @@ def create_stripe_api(settings: Settings) -> StripeSdkApi:
 
 @asynccontextmanager
 async def connected(
-    broker: KafkaBroker, sink: KafkaEventSink, stripe: StripeSdkApi
+    producer: Producer, sink: KafkaEventSink, stripe: StripeSdkApi
 ) -> AsyncIterator[None]:
-    """Connect to Kafka for the duration; on the way out, give sends in flight a grace period."""
-    try:
-        await broker.connect()
-    except (KafkaError, OSError) as exc:
-        raise UpstreamUnavailableError(f"Kafka is unreachable: {exc!r}") from exc
+    """Connect to Kafka for the duration; on the way out, give sends in flight a grace period.
+
+    Kafka away at start is not fatal: webhooks are answered 503 (the senders
+    retry) until it answers.
+    """
+    await producer.start()
     try:
         yield
     finally:
@@ -56,7 +55,7 @@ async def connected(
             log.error("stopping with unacknowledged events", extra={"count": unacknowledged})
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
-                await broker.stop()
+                await producer.stop()
         except TimeoutError:
             log.error("Kafka producer did not close in time")
         await stripe.close()
@@ -68,18 +67,18 @@ def create_app(settings: Settings) -> FastAPI:
     Clients are created here and connected in the app's lifespan, so an app
     that is never started never touches Kafka.
     """
-    broker = create_broker_for(settings)
+    producer = create_producer(settings)
     sink = KafkaEventSink(
-        EventPublisher(broker, settings.topic), timeout=settings.publish_timeout_seconds
+        EventPublisher(producer, settings.topic), timeout=settings.publish_timeout_seconds
     )
     stripe = create_stripe_api(settings)
 
     async def kafka_ready() -> bool:
-        return await broker.ping(timeout=2.0)
+        return await producer.ping(timeout=2.0)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with connected(broker, sink, stripe):
+        async with connected(producer, sink, stripe):
             yield
 
     app = FastAPI(

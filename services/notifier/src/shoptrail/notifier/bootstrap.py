@@ -4,27 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import procrastinate
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import shoptrail.notifier
+from shoptrail.events.consuming import FailureHandling
+from shoptrail.events.health import Health
 from shoptrail.events.outbox import OutboxRelay
+from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
+from shoptrail.kit import workers
+from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.notifier.adapters.clock import SystemClock
-from shoptrail.notifier.adapters.jobs import ProcrastinateEmailQueue, create_job_app
+from shoptrail.notifier.adapters.jobs import (
+    ProcrastinateEmailQueue,
+    create_job_app,
+    psycopg_conninfo,
+)
+from shoptrail.notifier.adapters.journal import FileAcceptedJournal
 from shoptrail.notifier.adapters.smtp import SmtpMailer
 from shoptrail.notifier.adapters.tables import event_outbox
 from shoptrail.notifier.adapters.templates import TemplateComposer, template_environment
 from shoptrail.notifier.adapters.uow import PostgresUnitOfWork
 from shoptrail.notifier.config import Settings
 from shoptrail.notifier.domain.tokens import UnsubscribeTokens
-from shoptrail.notifier.service_layer.ports import Clock, EmailQueue, Mailer, UnitOfWork
+from shoptrail.notifier.service_layer.emitting import SOURCE
+from shoptrail.notifier.service_layer.ports import (
+    AcceptedJournal,
+    Clock,
+    EmailQueue,
+    Mailer,
+    UnitOfWork,
+)
 
 
 @dataclass
@@ -40,14 +60,28 @@ class Notifier:
     composer: TemplateComposer
     jobs: procrastinate.App
     queue: EmailQueue
+    journal: AcceptedJournal
+    """Message-IDs the mail server accepted, kept on local disk (`NOTIFIER_STATE_DIR`)."""
+    components: list[Health] = field(default_factory=list)
+    """What `/readyz` and `/metrics` report on: consumers, relays, producers, workers."""
+    kafka_answers: Callable[[], Awaitable[bool]] | None = None
+    """A real round trip to Kafka, while consumers run."""
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (one per use-case call)."""
         return PostgresUnitOfWork(self.engine, topic=self.settings.notifier_topic)
 
-    def outbox_relay(self, broker: KafkaBroker) -> OutboxRelay:
+    def outbox_relay(self, producer: Producer) -> OutboxRelay:
         """The relay that moves this service's staged events to Kafka."""
-        return OutboxRelay(engine=self.engine, broker=broker, table=event_outbox)
+        relay = OutboxRelay(engine=self.engine, producer=producer, table=event_outbox)
+        self.components += [relay.health, producer.health]
+        return relay
+
+    async def database_answers(self) -> bool:
+        """A real round trip to PostgreSQL."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -68,7 +102,11 @@ def build_notifier(
     jobs = create_job_app(settings.database_url)
     notifier = Notifier(
         settings=settings,
-        engine=create_async_engine(settings.database_url, pool_pre_ping=True),
+        engine=create_async_engine(
+            settings.database_url,
+            pool_pre_ping=True,
+            hide_parameters=True,  # bound values are customer data: never in logs
+        ),
         clock=clock or SystemClock(),
         mailer=mailer
         or SmtpMailer(
@@ -87,33 +125,46 @@ def build_notifier(
         ),
         jobs=jobs,
         queue=ProcrastinateEmailQueue(jobs),
+        journal=FileAcceptedJournal(settings.state_dir),
     )
     register_tasks(notifier, periodic=periodic_tasks)
     return notifier
 
 
-def create_consumer_broker(notifier: Notifier) -> KafkaBroker:
-    """A Kafka broker with the notifier's subscribers registered."""
+def create_consumer_broker(notifier: Notifier, producer: Producer) -> KafkaBroker:
+    """A Kafka broker with the notifier's subscribers; dead letters go through `producer`."""
     from shoptrail.notifier.entrypoints.consumers import subscribe
 
-    broker = create_broker(notifier.settings.kafka_bootstrap, client_id="shoptrail-notifier")
-    subscribe(broker, notifier)
+    settings = notifier.settings
+    failures = FailureHandling.for_consumer(
+        producer,
+        group=settings.consumer_group,
+        fact_topic=settings.notifier_topic,
+        source=SOURCE,
+        rehearse=settings.rehearse_failures_for,
+    )
+    notifier.components.append(failures.health)
+    broker = create_broker(settings.kafka_bootstrap, client_id="shoptrail-notifier")
+    subscribe(broker, notifier, failures=failures)
     return broker
 
 
 @contextlib.asynccontextmanager
 async def running_consumers(notifier: Notifier) -> AsyncIterator[None]:
     """Consume order and checkout events and relay the outbox, until the block ends."""
-    broker = create_consumer_broker(notifier)
-    async with notifier.jobs.open_async(), broker:
-        await broker.start()
-        relay = notifier.outbox_relay(broker)
-        relaying = asyncio.create_task(relay.run(), name="outbox-relay")
-        try:
-            yield
-        finally:
-            relay.stop()
-            await relaying
+    bootstrap = notifier.settings.kafka_bootstrap
+    async with Producer(bootstrap, client_id="shoptrail-notifier") as producer:
+        broker = create_consumer_broker(notifier, producer)
+        async with notifier.jobs.open_async(), broker:
+            await broker.start()
+            relay = notifier.outbox_relay(producer)
+            relaying = asyncio.create_task(relay.run(), name="outbox-relay")
+            notifier.kafka_answers = producer.ping
+            try:
+                yield
+            finally:
+                relay.stop()
+                await relaying
 
 
 def create_app(
@@ -146,9 +197,81 @@ def create_app(
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
 
-    @app.get("/healthz", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process is up and serving."""
-        return {"status": "ok", "service": "notifier"}
+    async def kafka() -> bool:
+        ping = service.kafka_answers
+        return ping is not None and await ping()
+
+    checks = {"database": service.database_answers}
+    if run_consumers:
+        checks["kafka"] = kafka
+    app.include_router(
+        health_router("notifier", checks=checks, components=lambda: service.components)
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    register_health_metrics(registry, lambda: service.components)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+RETRY_STALLED_JOBS = "notifier.retry_stalled_jobs"
+
+
+def watch_stalled_jobs(notifier: Notifier) -> None:
+    """Every minute, put back in the queue the jobs of workers that died mid-job.
+
+    Otherwise a `send_email` job whose worker was killed (or cut short while
+    stopping) stays `doing` for good. Running it again is safe: the email's own
+    claim (`pending` → `sending`) keeps a second run from sending it twice.
+    """
+    app, settings = notifier.jobs, notifier.settings
+
+    @app.periodic(cron="* * * * *")
+    @app.task(name=RETRY_STALLED_JOBS, queueing_lock=RETRY_STALLED_JOBS, pass_context=True)
+    async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+        await workers.retry_stalled_jobs(context.app, stalled_after_s=settings.stalled_after_s)
+
+
+def job_connector(settings: Settings) -> procrastinate.PsycopgConnector:
+    """A fresh connector, with its own pool, for one run of the job worker."""
+    timeout = settings.worker_db_timeout_s
+    return procrastinate.PsycopgConnector(
+        conninfo=psycopg_conninfo(settings.database_url),
+        min_size=1,
+        max_size=4,
+        timeout=timeout,  # waiting for a pooled connection
+        kwargs={"connect_timeout": max(2, math.ceil(timeout))},  # libpq's minimum is 2 s
+    )
+
+
+async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | None = None) -> None:
+    """Run the job worker until cancelled; it restarts after any failure.
+
+    Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
+    """
+    notifier = build_notifier(settings)
+    watch_stalled_jobs(notifier)
+    health = Health("worker:notifier-worker")
+    notifier.components.append(health)
+    worker = workers.procrastinate_worker(
+        notifier.jobs,
+        connector=lambda: job_connector(settings),
+        name="notifier-worker",
+        concurrency=concurrency,
+        update_heartbeat_interval=settings.worker_heartbeat_s,
+        stalled_worker_timeout=settings.stalled_after_s,
+    )
+    door = workers.worker_door(
+        "notifier-worker",
+        checks={"database": notifier.database_answers},
+        components=lambda: notifier.components,
+    )
+    door_port = settings.worker_port if port is None else port
+    try:
+        async with workers.serving(door, host=settings.host, port=door_port):
+            await workers.supervise(worker, health=health)
+    finally:
+        await notifier.aclose()

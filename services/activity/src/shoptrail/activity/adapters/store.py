@@ -263,5 +263,16 @@ class PostgresLogStore(LogStore):
     while the next is being sent (bench/bench_activity.py measures the gain)."""
 
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
-        async with self.engine.begin() as conn:
-            return await write_entries(conn, entries, self.tables)
+        async with self.engine.connect() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            try:
+                # One transaction for the chunk: the log rows, the order read model, the
+                # resolutions and the change notice commit together or not at all.
+                async with raw.transaction():
+                    return await write_entries(conn, entries, self.tables)
+            except BaseException:
+                # Cancelled mid-statement, or a failed rollback: never hand such a
+                # connection back to the pool (SQLAlchemy does not see raw transactions).
+                if raw.is_closed() or raw.is_in_transaction():
+                    await conn.invalidate()
+                raise

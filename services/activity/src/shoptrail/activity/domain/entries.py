@@ -59,28 +59,42 @@ def entry_from_event(event: Event[EventData]) -> LogEntry:
 
 
 def dead_letter_entry(
-    *, topic: str, partition: int, offset: int, error: str, timestamp_ms: int
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    error: str,
+    timestamp_ms: int,
+    consumer: str | None = None,
+    event_type: str | None = None,
+    order_id: str | None = None,
+    by_reference: bool = False,
 ) -> LogEntry:
-    """The error entry for an unreadable message.
+    """The error entry for a message that could not be read (or stored) and was set aside.
 
-    Its id is derived from the message's coordinates, so redelivery and replay
-    record the same unreadable message once.
+    Its id is derived from the message's coordinates (and the consumer that
+    gave up), so redelivery and replay record the same message once. With
+    `order_id` it shows on that order's timeline.
     """
     occurred = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
     data = EventDeadLettered(
         topic=topic,
         partition=partition,
         offset=offset,
-        error=error[:500],
+        error=error,
         dead_letter_topic=dead_letter_topic(topic),
+        consumer=consumer,
+        order_id=order_id,
+        event_type=event_type,
+        by_reference=by_reference,
     )
     return LogEntry(
-        event_id=uuid7_for(f"dead-letter:{topic}:{partition}:{offset}", occurred),
+        event_id=uuid7_for(EventDeadLettered.id_seed(topic, partition, offset, consumer), occurred),
         event_type=data.TYPE,
         source=SOURCE,
         category=data.CATEGORY.value,
         level=data.LEVEL.value,
-        order_id=None,
+        order_id=order_id,
         message=data.render(),
         data=data,
         correlation_id=None,

@@ -46,6 +46,12 @@ RULES = (
         category="syncs",
         key="provider",
     ),
+    Supersedes(
+        success="system.action_cleared",
+        errors=("system.action_needed",),
+        category="system",
+        key="problem",
+    ),
 )
 
 

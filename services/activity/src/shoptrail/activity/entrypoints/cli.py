@@ -72,6 +72,7 @@ async def _replay(settings: Settings, dry_run: bool, batch_size: int) -> int:
             dry_run=dry_run,
             batch_size=batch_size,
             progress=bar,
+            consumer=settings.group_id,
         )
     finally:
         await engine.dispose()

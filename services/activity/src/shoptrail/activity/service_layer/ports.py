@@ -38,5 +38,8 @@ class DeadLetters(abc.ABC):
     """Where unreadable messages are moved, with their original headers."""
 
     @abc.abstractmethod
-    async def publish(self, record: Any, error: str) -> None:
-        """Copy `record` to its topic's dead-letter topic; returns once durable."""
+    async def publish(self, record: Any, error: str) -> bool:
+        """Move `record` to its topic's dead-letter topic; returns once durable.
+
+        True when it went as a reference (too large to copy), not a copy.
+        """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,10 @@ from typing import Any
 from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry_from_event
 from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
 from shoptrail.events import MalformedEventError, decode
+from shoptrail.events.failures import Backoff, FailureKind, classify, describe
+from shoptrail.events.hygiene import clean_text
+
+log = logging.getLogger(__name__)
 
 YIELD_EVERY = 16  # records parsed between yields, so an in-flight write keeps moving
 
@@ -20,6 +25,8 @@ class BatchOutcome:
     read: int = 0
     dead_lettered: int = 0
     write: WriteResult = field(default_factory=WriteResult)
+    isolated: bool = False
+    """The batch failed as a whole and was written in parts (see `record_isolating`)."""
 
     def add(self, result: WriteResult) -> None:
         self.write = WriteResult(
@@ -27,6 +34,11 @@ class BatchOutcome:
             duplicates=self.write.duplicates + result.duplicates,
             resolved_ids=self.write.resolved_ids + result.resolved_ids,
         )
+
+    def merge(self, other: BatchOutcome) -> None:
+        """Add what a part of this batch did (`read` stays this batch's own count)."""
+        self.dead_lettered += other.dead_lettered
+        self.add(other.write)
 
 
 async def _parse(
@@ -38,8 +50,9 @@ async def _parse(
             entries.append(entry_from_event(decode(record.value or b"")))
         except MalformedEventError as exc:
             outcome.dead_lettered += 1
+            by_reference = False
             if dead_letters is not None:
-                await dead_letters.publish(record, str(exc))
+                by_reference = await dead_letters.publish(record, str(exc))
             entries.append(
                 dead_letter_entry(
                     topic=record.topic,
@@ -47,11 +60,20 @@ async def _parse(
                     offset=record.offset,
                     error=str(exc),
                     timestamp_ms=record.timestamp,
+                    order_id=order_key(record),
+                    by_reference=by_reference,
                 )
             )
         if n % YIELD_EVERY == 0:
             await asyncio.sleep(0)
     return entries
+
+
+def order_key(record: Any) -> str | None:
+    """The record's key, which is its order id when it is about an order (see `lane_of`)."""
+    if not record.key or len(record.key) > 200:
+        return None
+    return clean_text(record.key.decode(errors="replace"))
 
 
 def lane_of(record: Any, lanes: int) -> int:
@@ -122,3 +144,127 @@ async def _record_lane(
     finally:
         if in_flight is not None:
             in_flight.cancel()
+
+
+async def record_resiliently(
+    *,
+    records: Sequence[Any],
+    store: LogStore,
+    dead_letters: DeadLetters | None,
+    consumer: str,
+) -> BatchOutcome:
+    """`record_batch`, falling back to `record_isolating` for anything but a transient failure.
+
+    A transient failure (the database away) is raised for the caller to wait out.
+    """
+    try:
+        return await record_batch(records=records, store=store, dead_letters=dead_letters)
+    except Exception as exc:
+        if classify(exc) is FailureKind.TRANSIENT:
+            raise
+        log.warning(
+            "a batch could not be stored; isolating the records that fail",
+            extra={"records": len(records), "reason": describe(exc)},
+        )
+        return await record_isolating(
+            records=records, store=store, dead_letters=dead_letters, consumer=consumer
+        )
+
+
+async def record_isolating(
+    *,
+    records: Sequence[Any],
+    store: LogStore,
+    dead_letters: DeadLetters | None,
+    consumer: str,
+    max_attempts: int = 3,
+    backoff: Backoff | None = None,
+) -> BatchOutcome:
+    """Like `record_batch`, for a batch that failed: write what can be written.
+
+    The batch is split in halves until the records that cannot be stored are
+    alone; each of those is tried `max_attempts` times (once if the failure is
+    permanent), then moved to the dead-letter topic and logged as an error
+    entry on its order's timeline. Writes are idempotent, so records written
+    before the batch failed are only counted as duplicates. A transient failure
+    (the database away) is raised for the caller to wait out.
+    """
+    outcome = BatchOutcome(read=len(records), isolated=True)
+    await _isolate(
+        list(records), store, dead_letters, outcome, consumer, max_attempts, backoff or Backoff()
+    )
+    return outcome
+
+
+async def _isolate(
+    records: list[Any],
+    store: LogStore,
+    dead_letters: DeadLetters | None,
+    outcome: BatchOutcome,
+    consumer: str,
+    max_attempts: int,
+    backoff: Backoff,
+) -> None:
+    attempts = 0
+    while True:
+        try:
+            outcome.merge(
+                await record_batch(records=records, store=store, dead_letters=dead_letters)
+            )
+            return
+        except Exception as exc:
+            kind = classify(exc)
+            if kind is FailureKind.TRANSIENT:
+                raise
+            if len(records) > 1:
+                middle = len(records) // 2
+                for part in (records[:middle], records[middle:]):
+                    await _isolate(
+                        part, store, dead_letters, outcome, consumer, max_attempts, backoff
+                    )
+                return
+            attempts += 1
+            if kind is FailureKind.PERMANENT or attempts >= max_attempts:
+                await _set_aside(records[0], describe(exc), store, dead_letters, outcome, consumer)
+                return
+            log.warning(
+                "could not store a record; trying it again",
+                extra={
+                    "topic": records[0].topic,
+                    "partition": records[0].partition,
+                    "offset": records[0].offset,
+                    "attempt": attempts,
+                    "reason": describe(exc),
+                },
+            )
+            await backoff.wait(attempts)
+
+
+async def _set_aside(
+    record: Any,
+    reason: str,
+    store: LogStore,
+    dead_letters: DeadLetters | None,
+    outcome: BatchOutcome,
+    consumer: str,
+) -> None:
+    """Dead-letter a record the log cannot take, and log an error entry for it instead."""
+    try:
+        event_type: str | None = decode(record.value or b"").type
+    except MalformedEventError:
+        event_type = None
+    error = f"could not be stored: {reason}"
+    by_reference = await dead_letters.publish(record, error) if dead_letters is not None else False
+    entry = dead_letter_entry(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        error=error,
+        timestamp_ms=record.timestamp,
+        consumer=consumer,
+        event_type=event_type,
+        order_id=order_key(record),
+        by_reference=by_reference,
+    )
+    outcome.dead_lettered += 1
+    outcome.add(await store.write([entry]))

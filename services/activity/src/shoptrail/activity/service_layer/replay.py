@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -12,7 +13,7 @@ from shoptrail.activity.adapters.store import LogTables, PostgresLogStore, write
 from shoptrail.activity.adapters.topic_reader import TopicReader
 from shoptrail.activity.domain.entries import LogEntry
 from shoptrail.activity.service_layer.ports import LogStore, WriteResult
-from shoptrail.activity.service_layer.record import BatchOutcome, record_batch
+from shoptrail.activity.service_layer.record import BatchOutcome, record_resiliently
 
 
 @dataclass
@@ -56,7 +57,9 @@ class ConnectionStore(LogStore):
     tables: LogTables
 
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
-        return await write_entries(self.conn, entries, self.tables)
+        raw: Any = (await self.conn.get_raw_connection()).driver_connection
+        async with raw.transaction():  # a savepoint: a failed write leaves the swap's intact
+            return await write_entries(self.conn, entries, self.tables)
 
 
 async def replay(
@@ -66,6 +69,7 @@ async def replay(
     dry_run: bool = False,
     batch_size: int = 2000,
     progress: Callable[[ReplayStats], None] = lambda _: None,
+    consumer: str = "shoptrail-activity",
 ) -> ReplayStats:
     """Read every topic from the beginning into rebuild tables; swap them in when complete.
 
@@ -74,6 +78,12 @@ async def replay(
     in the meantime is lost, and manual resolutions are carried over.
     """
     stats = ReplayStats()
+
+    def written(batch: list[Any], store: LogStore) -> dict[str, Any]:
+        # Replay logs what cannot be read or stored, as the live consumer did (same
+        # entry ids), but never publishes dead letters again.
+        return {"records": batch, "store": store, "dead_letters": None, "consumer": consumer}
+
     await reader.start()
     try:
         stats.topics = tuple(reader.topics)
@@ -85,7 +95,7 @@ async def replay(
                 await rebuild.prepare(conn)
             store = PostgresLogStore(engine, tables=rebuild.REBUILD)
         async for batch in reader.batches(batch_size):
-            stats.add(await record_batch(records=batch, store=store, dead_letters=None))
+            stats.add(await record_resiliently(**written(batch, store)))
             progress(stats)
         if dry_run:
             return stats
@@ -95,7 +105,7 @@ async def replay(
             stats.expected = stats.read + await reader.remaining()
             tail = ConnectionStore(conn, rebuild.REBUILD)
             async for batch in reader.batches(batch_size):
-                stats.add(await record_batch(records=batch, store=tail, dead_letters=None))
+                stats.add(await record_resiliently(**written(batch, tail)))
                 progress(stats)
             stats.resolutions_kept = await rebuild.carry_over_resolutions(conn)
             await rebuild.swap(conn)

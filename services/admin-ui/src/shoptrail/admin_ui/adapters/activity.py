@@ -19,6 +19,14 @@ class ActivityClient:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
 
+    async def answers(self, timeout: float = 2.0) -> bool:
+        """A real round trip to the activity service (its liveness route), for `/readyz`."""
+        try:
+            response = await self._client.get("/healthz", timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def _get(self, path: str, **kwargs: object) -> httpx.Response:
         return await call(self._client, SERVICE, "GET", path, **kwargs)
 

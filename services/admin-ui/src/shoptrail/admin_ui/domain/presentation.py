@@ -27,7 +27,9 @@ EVENT_LABELS = {
     "email.bounced": "Email bounced",
     "job.exhausted": "Job gave up",
     "checkout.expired": "Checkout expired",
-    "event.dead_lettered": "Unreadable event",
+    "event.dead_lettered": "Dead-lettered event",
+    "system.action_needed": "Action needed",
+    "system.action_cleared": "Problem cleared",
     "provider.status_reported": "Provider status",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,11 @@ from procrastinate.jobs import Job
 
 from shoptrail.events.system import JobExhausted
 from shoptrail.fulfilment.service_layer.ports import UnitOfWork
-from shoptrail.fulfilment.service_layer.submission import ReportedFailureError, RetryLaterError
+from shoptrail.fulfilment.service_layer.submission import (
+    ReportedFailureError,
+    RetryLaterError,
+    WaitingForOperatorError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +30,28 @@ class Backoff(BaseRetryStrategy):
     How many attempts an order gets is the use case's decision (it counts them
     in the order's row, so a job retried after a crash counts too); this only
     says *when* the next one runs.
+
+    A job waiting for the operator (`WaitingForOperatorError`) is retried for as
+    long as it takes, on a slower schedule: doubling from at least a second up
+    to `operator_s`, minus up to a fifth at random so that the orders held by
+    one problem do not all call the provider in the same instant. (The exponent
+    stops growing long before a float would overflow: a job waiting a week for
+    the operator has been retried thousands of times.)
     """
 
     base_s: float
     max_s: float
+    operator_s: float = 300.0
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if not isinstance(exception, RetryLaterError):
+        if isinstance(exception, WaitingForOperatorError):
+            wait = min(max(self.base_s, 1.0) * 2 ** min(job.attempts, 32), self.operator_s)
+            wait *= random.uniform(0.8, 1.0)
+        elif isinstance(exception, RetryLaterError):
+            wait = min(self.base_s * 2 ** min(job.attempts, 32), self.max_s)
+            wait = max(wait, exception.retry_after or 0.0)
+        else:
             return None
-        wait = min(self.base_s * 2**job.attempts, self.max_s)
-        wait = max(wait, exception.retry_after or 0.0)
         return RetryDecision(retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait))
 
 

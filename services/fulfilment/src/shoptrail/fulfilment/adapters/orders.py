@@ -22,6 +22,7 @@ from shoptrail.fulfilment.domain.model import (
     SyncCounts,
     Tracking,
 )
+from shoptrail.fulfilment.domain.problems import OperatorProblem
 from shoptrail.fulfilment.service_layer.ports import OrderRepository, ProductRepository
 
 
@@ -38,6 +39,7 @@ def _order(row: Row[Any]) -> Order:
         last_error=row.last_error,
         provider_order_id=row.provider_order_id,
         correlation_id=row.correlation_id,
+        waiting_for=row.waiting_for,
     )
 
 
@@ -94,16 +96,31 @@ class SqlOrderRepository(OrderRepository):
             status=OrderStatus.SUBMITTING.value,
             attempts=orders.c.attempts + 1,
             manual_retry=False,
+            waiting_for=None,
         )
         assert row is not None, "the row is locked and was checked above"
-        # This attempt is the manual one if a retry request set the flag it now clears.
-        return replace(_order(row), manual_retry=current.manual_retry)
+        # This attempt is the manual one if a retry request set the flag it now clears,
+        # and resumes a wait for the operator if the order was waiting.
+        return replace(
+            _order(row), manual_retry=current.manual_retry, waiting_for=current.waiting_for
+        )
 
     async def record_failure(self, order_id: str, reason: str, *, gave_up: bool) -> None:
         values: dict[str, Any] = {"last_error": reason}
         if gave_up:
             values["status"] = OrderStatus.FAILED.value
         await self._change(order_id, allowed_from=AWAITING_SUBMISSION, **values)
+
+    async def hold_for_operator(self, order_id: str, problem: OperatorProblem) -> bool:
+        row = await self._change(
+            order_id,
+            allowed_from={OrderStatus.SUBMITTING},
+            status=OrderStatus.RECEIVED.value,
+            attempts=orders.c.attempts - 1,
+            waiting_for=problem.key,
+            last_error=problem.summary,
+        )
+        return row is not None
 
     async def mark_submitted(self, order_id: str, provider_order_id: str) -> bool:
         row = await self._change(

@@ -39,6 +39,7 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("polled_at", DateTime(timezone=True)),
+    Column("waiting_for", Text, comment="The operator problem this order waits for, if any."),
 )
 
 products = Table(
@@ -52,5 +53,20 @@ products = Table(
     Column("synced_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("provider", "product_id"),
 )
+
+operator_problems = Table(
+    "fulfilment_operator_problems",
+    metadata,
+    Column("problem", Text, primary_key=True, comment="A stable key: fulfilment.printify_auth"),
+    Column("provider", Text, nullable=False),
+    Column("scope", Text, comment="None: every call to the provider is refused."),
+    Column("summary", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("when_cleared", Text, nullable=False),
+    Column("detail", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""Open operator problems: one row each, from first sight until a provider call disproves it."""
 
 outbox = outbox_table(metadata, "fulfilment_outbox")

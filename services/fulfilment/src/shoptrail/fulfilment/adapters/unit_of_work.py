@@ -12,6 +12,7 @@ from shoptrail.events import EventData, new_event
 from shoptrail.events.outbox import add_to_outbox
 from shoptrail.fulfilment.adapters.job_queue import SqlJobQueue
 from shoptrail.fulfilment.adapters.orders import SqlOrderRepository, SqlProductRepository
+from shoptrail.fulfilment.adapters.problems import SqlProblemRepository
 from shoptrail.fulfilment.adapters.tables import outbox
 from shoptrail.fulfilment.service_layer.ports import UnitOfWork
 
@@ -33,6 +34,7 @@ class SqlUnitOfWork(UnitOfWork):
         await self._session.begin()
         self.orders = SqlOrderRepository(self._session)
         self.products = SqlProductRepository(self._session)
+        self.problems = SqlProblemRepository(self._session)
         self.jobs = SqlJobQueue(self._session)
         return self
 

@@ -6,11 +6,16 @@ Tests start it in-process (`serve_fake_provider`); demos run it with
     POST /_fake/faults  {"kind": "error", "operation": "create_order", "times": 2}
     POST /_fake/orders/{provider_order_id}/status  {"status": "fulfilled", "carrier": "DHL", ...}
     PUT  /_fake/products/{Printify|Printful}  [{"id": "p1", "title": "Tee"}]
+    PUT  /_fake/tokens  ["good-token"]   (null: any bearer token is accepted, the default)
+    PUT  /_fake/shops   ["12345"]        (null: every Printify shop id exists, the default)
     GET  /_fake/orders
 
 Fault kinds: `error` (HTTP `status` with `message`), `timeout` (answers after
 `delay` seconds), `rate_limit` (429 with Retry-After), `accept_then_drop`
 (creates the order, then answers only after `delay` — the caller times out).
+
+A bearer token outside `tokens` is answered 401 (as a revoked token is), and a
+Printify shop id outside `shops` 404 "Shop not found", on every API call.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import uvicorn
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -61,6 +66,12 @@ class FakeProvider:
         self.products: dict[str, list[dict[str, Any]]] = {"Printify": [], "Printful": []}
         self.faults: list[Fault] = []
         self.calls: list[str] = []
+        self.tokens: set[str] | None = None
+        """The bearer tokens accepted; None: any."""
+        self.shops: set[str] | None = None
+        """The Printify shop ids that exist; None: any."""
+        self.refused: list[str] = []
+        """The path of every call answered 401 for its token or 404 for its shop."""
         self._ids = itertools.count(1001)
 
     def plan(self, fault: Fault) -> None:
@@ -141,15 +152,38 @@ def _error(provider: str, status: int, message: str) -> dict[str, Any]:
     return {"code": status, "result": message, "error": {"reason": "Error", "message": message}}
 
 
-async def _authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise HTTPException(401, "missing bearer token")
+class CallRefusedError(Exception):
+    """The call is refused before it reaches the API (token, shop)."""
+
+    def __init__(self, provider: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.provider, self.status, self.message = provider, status, message
 
 
 def build_app(fake: FakeProvider) -> FastAPI:
     """The fake APIs: Printify under /v1/shops/{shop}/, Printful at /orders and /store."""
     app = FastAPI(title="Fake Printify + Printful")
-    api = [Depends(_authorised)]
+
+    async def authorised(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> None:
+        provider = "Printify" if request.url.path.startswith("/v1/") else "Printful"
+        if not authorization or not authorization.startswith("Bearer "):
+            raise HTTPException(401, "missing bearer token")
+        token = authorization.removeprefix("Bearer ")
+        if fake.tokens is not None and token not in fake.tokens:
+            fake.refused.append(request.url.path)
+            raise CallRefusedError(provider, 401, "Unauthenticated.")
+        shop = request.path_params.get("shop_id")
+        if provider == "Printify" and fake.shops is not None and shop not in fake.shops:
+            fake.refused.append(request.url.path)
+            raise CallRefusedError(provider, 404, "Shop not found.")
+
+    @app.exception_handler(CallRefusedError)
+    async def refused(request: Request, exc: CallRefusedError) -> JSONResponse:
+        return JSONResponse(_error(exc.provider, exc.status, exc.message), exc.status)
+
+    api = [Depends(authorised)]
 
     @app.post("/v1/shops/{shop_id}/orders.json", dependencies=api)
     async def printify_create(shop_id: str, request: Request) -> Any:
@@ -240,6 +274,14 @@ def build_app(fake: FakeProvider) -> FastAPI:
         if provider_order_id not in fake.orders:
             raise HTTPException(404, "no such order")
         return fake.change_status(provider_order_id, change)
+
+    @app.put("/_fake/tokens", tags=["control"])
+    async def set_tokens(tokens: Annotated[list[str] | None, Body()]) -> None:
+        fake.tokens = None if tokens is None else set(tokens)
+
+    @app.put("/_fake/shops", tags=["control"])
+    async def set_shops(shops: Annotated[list[str] | None, Body()]) -> None:
+        fake.shops = None if shops is None else set(shops)
 
     @app.put("/_fake/products/{provider}", tags=["control"])
     async def set_products(

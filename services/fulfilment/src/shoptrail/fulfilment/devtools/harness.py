@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from procrastinate import App
 from pydantic import SecretStr
 from sqlalchemy import text
 
 from shoptrail.events import Event, EventData, decode, new_event
-from shoptrail.events.publisher import EventPublisher, create_broker
+from shoptrail.events.producer import Producer
+from shoptrail.events.publisher import EventPublisher
 from shoptrail.fulfilment.adapters.jobs import exhaustion_telemetry
 from shoptrail.fulfilment.bootstrap import Services, create_app, open_services
 from shoptrail.fulfilment.config import Settings
@@ -39,6 +41,7 @@ class TopicSize(Protocol):
 
 
 NEVER = "0 0 1 1 *"  # periodic jobs that should not fire during a test
+PROVIDER_SETTINGS = ("printify_", "printful_", "provider_")
 TOKEN = "test-service-token"  # noqa: S105 - a test-only bearer token
 
 
@@ -125,9 +128,24 @@ class Shop:
 
     @contextlib.asynccontextmanager
     async def worker(self, **settings: Any) -> AsyncIterator[None]:
-        """A procrastinate worker running in this event loop for the block's duration."""
+        """A procrastinate worker running in this event loop for the block's duration.
+
+        `settings` override the shop's for this worker; new provider settings (a
+        token, a shop id) get provider clients of their own, as a restart would.
+        """
         merged = self.settings.model_copy(update=settings)
-        jobs = build_job_app(merged, uow=self.services.uow, providers=self.services.providers)
+        async with contextlib.AsyncExitStack() as stack:
+            providers = self.services.providers
+            if any(name.startswith(PROVIDER_SETTINGS) for name in settings):
+                restarted = open_services(merged)
+                stack.push_async_callback(restarted.aclose)
+                providers = restarted.providers
+            jobs = build_job_app(merged, uow=self.services.uow, providers=providers)
+            await stack.enter_async_context(self._running(jobs, merged))
+            yield
+
+    @contextlib.asynccontextmanager
+    async def _running(self, jobs: App, merged: Settings) -> AsyncIterator[None]:
         async with jobs.open_async():
             task = asyncio.create_task(
                 jobs.run_worker_async(
@@ -157,7 +175,7 @@ async def running_shop(
     services = open_services(settings)
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    producer = create_broker(settings.kafka_bootstrap, client_id="test-ingest")
+    producer = Producer(settings.kafka_bootstrap, client_id="test-ingest")
     try:
         async with (
             app.router.lifespan_context(app),
@@ -166,7 +184,6 @@ async def running_shop(
             ) as api,
             producer,
         ):
-            await producer.start()
             yield Shop(
                 settings=settings,
                 fake=fake,

@@ -21,10 +21,12 @@ from shoptrail.fulfilment.domain.model import (
     SyncCounts,
     Tracking,
 )
+from shoptrail.fulfilment.domain.problems import OperatorProblem, Scope
 from shoptrail.fulfilment.service_layer.ports import (
     AlreadyQueuedError,
     JobQueue,
     OrderRepository,
+    ProblemRepository,
     ProductRepository,
     Provider,
     ProviderError,
@@ -58,14 +60,28 @@ class MemoryOrders(OrderRepository):
         order = self.rows[order_id]
         if order.status not in AWAITING_SUBMISSION or order.attempts >= order.attempt_limit:
             return None
+        # What it answers still carries the flags this attempt clears, like the SQL one.
         started = replace(order, status=OrderStatus.SUBMITTING, attempts=order.attempts + 1)
-        self.rows[order_id] = replace(started, manual_retry=False)
+        self.rows[order_id] = replace(started, manual_retry=False, waiting_for=None)
         return started
 
     async def record_failure(self, order_id: str, reason: str, *, gave_up: bool) -> None:
         order = self.rows[order_id]
         status = OrderStatus.FAILED if gave_up else order.status
         self.rows[order_id] = replace(order, last_error=reason, status=status)
+
+    async def hold_for_operator(self, order_id: str, problem: OperatorProblem) -> bool:
+        order = self.rows.get(order_id)
+        if order is None or order.status is not OrderStatus.SUBMITTING:
+            return False
+        self.rows[order_id] = replace(
+            order,
+            status=OrderStatus.RECEIVED,
+            attempts=order.attempts - 1,
+            waiting_for=problem.key,
+            last_error=problem.summary,
+        )
+        return True
 
     async def mark_submitted(self, order_id: str, provider_order_id: str) -> bool:
         return self._move(
@@ -114,6 +130,24 @@ class MemoryProducts(ProductRepository):
         return SyncCounts(total=len(products), created=len(products), updated=0, removed=0)
 
 
+class MemoryProblems(ProblemRepository):
+    def __init__(self) -> None:
+        self.open_problems: dict[str, OperatorProblem] = {}
+
+    async def open(self, problem: OperatorProblem) -> bool:
+        new = problem.key not in self.open_problems
+        self.open_problems[problem.key] = problem
+        return new
+
+    async def clear(
+        self, provider: ProviderName, scopes: frozenset[Scope]
+    ) -> list[OperatorProblem]:
+        gone = [p for p in self.open_problems.values() if p.cleared_by(provider, scopes)]
+        for problem in gone:
+            del self.open_problems[problem.key]
+        return sorted(gone, key=lambda p: p.key)
+
+
 class MemoryJobs(JobQueue):
     def __init__(self) -> None:
         self.queued: dict[str, int] = {}
@@ -139,11 +173,13 @@ class MemoryUnitOfWork(UnitOfWork):
 
     orders: MemoryOrders
     products: MemoryProducts
+    problems: MemoryProblems
     jobs: MemoryJobs
 
     def __init__(self) -> None:
         self.orders = MemoryOrders()
         self.products = MemoryProducts()
+        self.problems = MemoryProblems()
         self.jobs = MemoryJobs()
         self.committed: list[EventData] = []
         self._pending: list[EventData] = []
@@ -175,18 +211,33 @@ class MemoryUnitOfWork(UnitOfWork):
 
 
 class ScriptedProvider(Provider):
-    """Answers `submit_order` from a script of outcomes; remembers what it accepted."""
+    """Answers `submit_order` from a script of outcomes; remembers what it accepted.
 
-    name: ProviderName = "Printify"
+    While `refusal` is set every call raises it, as a provider refusing the
+    token does, without using up the script. `calls` names every call made.
+    """
 
     def __init__(
-        self, *outcomes: str | ProviderError, accepted: dict[str, str] | None = None
+        self,
+        *outcomes: str | ProviderError,
+        accepted: dict[str, str] | None = None,
+        name: ProviderName = "Printify",
     ) -> None:
+        self.name = name
         self.outcomes = list(outcomes)
         self.accepted: dict[str, str] = accepted or {}
         self.submits = 0
+        self.refusal: ProviderError | None = None
+        self.products: list[Product] = []
+        self.calls: list[str] = []
+
+    def _call(self, operation: str) -> None:
+        self.calls.append(operation)
+        if self.refusal is not None:
+            raise self.refusal
 
     async def submit_order(self, order: Order) -> str:
+        self._call("submit_order")
         self.submits += 1
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, ProviderError):
@@ -195,12 +246,18 @@ class ScriptedProvider(Provider):
         return outcome
 
     async def find_order(self, external_id: str) -> ProviderOrder | None:
+        self._call("find_order")
         if external_id not in self.accepted:
             return None
         return ProviderOrder(self.accepted[external_id], external_id, OrderStatus.SUBMITTED)
 
     async def get_order(self, provider_order_id: str) -> ProviderOrder:
+        self._call("get_order")
+        for external_id, accepted_as in self.accepted.items():
+            if accepted_as == provider_order_id:
+                return ProviderOrder(provider_order_id, external_id, OrderStatus.SUBMITTED)
         raise ProviderError("not scripted")
 
     async def list_products(self) -> list[Product]:
-        return []
+        self._call("list_products")
+        return list(self.products)

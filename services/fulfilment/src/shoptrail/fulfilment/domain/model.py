@@ -112,6 +112,8 @@ class Order:
     last_error: str | None = None
     provider_order_id: str | None = None
     correlation_id: str | None = None
+    waiting_for: str | None = None
+    """The key of the operator problem this order waits for (its attempt was given back)."""
 
     @property
     def attempts_left(self) -> int:

@@ -24,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: FULFILMENT_PORT or 8003)")
     worker = sub.add_parser("worker", help="run background jobs and relay the outbox")
     worker.add_argument("--name", default="fulfilment-worker", help="worker name in logs")
+    worker.add_argument(
+        "--port",
+        type=int,
+        help="port of /healthz, /readyz, /metrics (default: FULFILMENT_WORKER_PORT or 8013)",
+    )
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sync = sub.add_parser("sync", help="queue a product sync now")
     sync.add_argument("provider", choices=["Printify", "Printful"])
@@ -54,8 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "worker":
         from shoptrail.fulfilment.bootstrap import run_worker
+        from shoptrail.kit.workers import run_until_signalled
 
-        asyncio.run(run_worker(settings, name=args.name))
+        run_until_signalled(run_worker(settings, name=args.name, port=args.port))
     elif args.command == "migrate":
         from shoptrail.fulfilment.adapters.migrations.run import migrate
 

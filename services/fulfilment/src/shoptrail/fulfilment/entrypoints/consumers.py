@@ -9,7 +9,7 @@ from typing import cast
 from faststream.kafka import KafkaBroker
 
 from shoptrail.events import Event, EventData
-from shoptrail.events.consuming import subscribe_events
+from shoptrail.events.consuming import FailureHandling, subscribe_events
 from shoptrail.events.ingest import OrderCreated, OrderRefunded, ProviderStatusReported
 from shoptrail.fulfilment.config import Settings
 from shoptrail.fulfilment.domain.model import StatusReport, Tracking, parse_reported_status
@@ -37,9 +37,13 @@ def status_report(data: ProviderStatusReported) -> StatusReport | None:
 
 
 def register_consumers(
-    broker: KafkaBroker, settings: Settings, *, uow: Callable[[], UnitOfWork]
+    broker: KafkaBroker,
+    settings: Settings,
+    *,
+    uow: Callable[[], UnitOfWork],
+    failures: FailureHandling,
 ) -> None:
-    """Subscribe fulfilment to the ingest topic."""
+    """Subscribe fulfilment to the ingest topic (failures handled as `failures` says)."""
 
     async def handle(event: Event[EventData]) -> None:
         log.debug("consuming", extra={"event_id": str(event.id), "type": event.type})
@@ -61,5 +65,6 @@ def register_consumers(
         settings.ingest_topic,
         group_id=settings.consumer_group,
         handler=handle,
+        failures=failures,
         types=CONSUMED,
     )

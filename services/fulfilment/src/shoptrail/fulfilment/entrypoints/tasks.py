@@ -30,7 +30,11 @@ def build_job_app(
 ) -> App:
     """The procrastinate app with fulfilment's tasks; open it before running a worker."""
     app = App(connector=PsycopgConnector(conninfo=settings.psycopg_conninfo))
-    backoff = Backoff(base_s=settings.retry_backoff_s, max_s=settings.retry_backoff_max_s)
+    backoff = Backoff(
+        base_s=settings.retry_backoff_s,
+        max_s=settings.retry_backoff_max_s,
+        operator_s=settings.operator_retry_s,
+    )
 
     @app.task(name=SUBMIT_ORDER, queue=QUEUE, retry=backoff, pass_context=True)
     async def submit_order(context: JobContext, order_id: str) -> None:
@@ -39,10 +43,14 @@ def build_job_app(
             order_id=order_id, job_id=context.job.id, uow=uow(), providers=providers
         )
 
-    @app.task(name=SYNC_PRODUCTS, queue=QUEUE, pass_context=True)
+    # Retried only while it waits for the operator; any other failure ends it (`sync.failed`).
+    @app.task(name=SYNC_PRODUCTS, queue=QUEUE, retry=backoff, pass_context=True)
     async def sync_products(context: JobContext, provider: ProviderName) -> None:
         await syncing.sync_products(
-            sync_id=f"sync_{context.job.id}", provider=providers[provider], uow=uow()
+            sync_id=f"sync_{context.job.id}",
+            provider=providers[provider],
+            uow=uow(),
+            resumed=context.job.attempts > 0,
         )
 
     @app.periodic(cron=settings.poll_cron)

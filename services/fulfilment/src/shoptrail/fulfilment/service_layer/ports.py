@@ -18,18 +18,30 @@ from shoptrail.fulfilment.domain.model import (
     SyncCounts,
     Tracking,
 )
+from shoptrail.fulfilment.domain.problems import OperatorProblem, Scope
 
 
 class ProviderError(Exception):
-    """A provider call failed; `reason` is in plain words, fit for the shop owner."""
+    """A provider call failed; `reason` is in plain words, fit for the shop owner.
+
+    `problem` is set when the operator must fix something (the token, the shop
+    id): then nothing about this order or sync is wrong, and callers wait for
+    the fix instead of counting a failure.
+    """
 
     def __init__(
-        self, reason: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        reason: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        problem: OperatorProblem | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.problem = problem
 
 
 class Provider(abc.ABC):
@@ -91,6 +103,13 @@ class OrderRepository(abc.ABC):
         """Remember why the last attempt failed; `gave_up` marks the order failed."""
 
     @abc.abstractmethod
+    async def hold_for_operator(self, order_id: str, problem: OperatorProblem) -> bool:
+        """The attempt just started met an operator problem: give it back, await the fix.
+
+        False if the order was no longer in that attempt (refunded meanwhile).
+        """
+
+    @abc.abstractmethod
     async def mark_submitted(self, order_id: str, provider_order_id: str) -> bool:
         """Awaiting submission → submitted; False if it was not awaiting submission."""
 
@@ -126,6 +145,20 @@ class ProductRepository(abc.ABC):
         """Upsert `products`, delete the provider's others; what changed."""
 
 
+class ProblemRepository(abc.ABC):
+    """Operator problems that are open: said once, remembered until a call proves them fixed."""
+
+    @abc.abstractmethod
+    async def open(self, problem: OperatorProblem) -> bool:
+        """Remember `problem` as seen now; True only if it was not open already."""
+
+    @abc.abstractmethod
+    async def clear(
+        self, provider: ProviderName, scopes: frozenset[Scope]
+    ) -> list[OperatorProblem]:
+        """A call to `provider` needing `scopes` succeeded: forget what that disproves; those."""
+
+
 class JobQueue(abc.ABC):
     """Background jobs, enqueued in the same transaction as the state change that needs them."""
 
@@ -151,6 +184,7 @@ class UnitOfWork(abc.ABC):
 
     orders: OrderRepository
     products: ProductRepository
+    problems: ProblemRepository
     jobs: JobQueue
 
     @abc.abstractmethod

@@ -1,4 +1,9 @@
-"""Taking an order from payment to the provider: store it, submit it, retry, give up."""
+"""Taking an order from payment to the provider: store it, submit it, retry, give up.
+
+An operator problem (a refused token, a missing shop) is neither a failure of
+the order nor a used attempt: the attempt is given back, the problem is said
+once for the whole shop, and the job waits on a slow schedule until it is fixed.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ from shoptrail.events.fulfilment import (
 from shoptrail.events.ingest import OrderCreated, OrderRefunded
 from shoptrail.events.system import JobExhausted
 from shoptrail.fulfilment.domain.model import Order, OrderStatus
+from shoptrail.fulfilment.domain.problems import OperatorProblem, Scope
 from shoptrail.fulfilment.service_layer.ports import ProviderError, Providers, UnitOfWork
+from shoptrail.fulfilment.service_layer.problems import clear_problems, note_problem
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,14 @@ class RetryLaterError(Exception):
     def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class WaitingForOperatorError(RetryLaterError):
+    """Only the operator can fix what stopped this job (already said); run it again, slowly."""
+
+    def __init__(self, problem: OperatorProblem) -> None:
+        super().__init__(problem.summary)
+        self.problem = problem
 
 
 class ReportedFailureError(Exception):
@@ -75,14 +90,16 @@ async def submit_order(
 ) -> str | None:
     """One submission attempt; the provider order id, or None when there is nothing to do.
 
-    Raises `RetryLaterError` when another attempt should follow, and
-    `ReportedFailureError` when this was the last one.
+    Raises `RetryLaterError` when another attempt should follow,
+    `WaitingForOperatorError` when the attempt met an operator problem (and was
+    given back), and `ReportedFailureError` when this was the last one.
     """
     async with uow:
         order = await uow.orders.start_attempt(order_id)
         if order is None:
             stuck = await uow.orders.get(order_id)
-        elif order.attempts > 1:
+        elif order.attempts > 1 and order.waiting_for is None:
+            # An attempt resumed after waiting for the operator was announced before the wait.
             await uow.emit(
                 OrderSubmissionRetried(
                     order_id=order_id,
@@ -100,25 +117,35 @@ async def submit_order(
         return None
 
     provider = providers[order.provider]
+    used: set[Scope] = set()
     try:
         # A previous attempt may have reached the provider and lost only the answer.
-        existing = await provider.find_order(order_id) if order.attempts > 1 else None
+        existing = None
+        if order.attempts > 1:
+            existing = await provider.find_order(order_id)
+            used.add("orders.read")
         if existing is not None:
             log.info(
                 "found the order at the provider; not submitting again",
                 extra={"order_id": order_id},
             )
-        provider_order_id = (
-            existing.provider_order_id if existing else await provider.submit_order(order)
-        )
+            provider_order_id = existing.provider_order_id
+        else:
+            provider_order_id = await provider.submit_order(order)
+            used.add("orders.write")
     except ProviderError as exc:
+        if exc.problem is not None:
+            raise await _wait_for_operator(order, exc.problem, uow) from exc
         raise await _record_failure(order, exc, job_id, uow) from exc
 
-    await _record_submitted(order, provider_order_id, uow)
+    await _record_submitted(order, provider_order_id, uow, frozenset(used))
     return provider_order_id
 
 
-async def _record_submitted(order: Order, provider_order_id: str, uow: UnitOfWork) -> None:
+async def _record_submitted(
+    order: Order, provider_order_id: str, uow: UnitOfWork, used: frozenset[Scope]
+) -> None:
+    """The provider has the order; the calls that got it there disprove operator problems."""
     async with uow:
         if await uow.orders.mark_submitted(order.order_id, provider_order_id):
             await uow.emit(
@@ -129,7 +156,24 @@ async def _record_submitted(order: Order, provider_order_id: str, uow: UnitOfWor
                 ),
                 correlation_id=order.correlation_id,
             )
+        # After the order row, as every transaction here locks them: no deadlock.
+        await clear_problems(order.provider, used, uow)
         await uow.commit()
+
+
+async def _wait_for_operator(
+    order: Order, problem: OperatorProblem, uow: UnitOfWork
+) -> WaitingForOperatorError:
+    """Give the attempt back and say the problem if it is new; no failure of this order."""
+    async with uow:
+        await uow.orders.hold_for_operator(order.order_id, problem)
+        await note_problem(problem, uow)
+        await uow.commit()
+    log.info(
+        "submission waits for the operator",
+        extra={"order_id": order.order_id, "problem": problem.key},
+    )
+    return WaitingForOperatorError(problem)
 
 
 async def _record_failure(
@@ -164,9 +208,14 @@ async def _settle_interrupted_last_attempt(
     try:
         existing = await providers[order.provider].find_order(order.order_id)
     except ProviderError as exc:
+        if exc.problem is not None:  # the attempt is not ours to give back: only wait
+            async with uow:
+                await note_problem(exc.problem, uow)
+                await uow.commit()
+            raise WaitingForOperatorError(exc.problem) from exc
         raise RetryLaterError(exc.reason, retry_after=exc.retry_after) from exc
     if existing is not None:
-        await _record_submitted(order, existing.provider_order_id, uow)
+        await _record_submitted(order, existing.provider_order_id, uow, frozenset({"orders.read"}))
         return existing.provider_order_id
     reason = "the last attempt was interrupted before the provider answered"
     async with uow:

@@ -14,10 +14,12 @@ from shoptrail.events.fulfilment import (
 from shoptrail.fulfilment.domain.model import (
     Order,
     OrderStatus,
+    ProviderName,
     StatusReport,
     changes_from,
 )
 from shoptrail.fulfilment.service_layer.ports import ProviderError, Providers, UnitOfWork
+from shoptrail.fulfilment.service_layer.problems import clear_problems, note_problem
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +53,36 @@ async def apply_status_report(*, report: StatusReport, uow: UnitOfWork) -> bool:
 async def poll_orders_at_provider(
     *, uow: UnitOfWork, providers: Providers, limit: int = 500
 ) -> int:
-    """Ask the providers about every in-flight order (the fallback for lost webhooks)."""
+    """Ask the providers about every in-flight order (the fallback for lost webhooks).
+
+    A provider refusing us for a reason only the operator can fix (a refused
+    token) is said once and not asked again this round; its orders wait for
+    the next poll.
+    """
     async with uow:
         orders = await uow.orders.at_provider(limit)
     changes = 0
+    answered: set[ProviderName] = set()
+    refused: set[ProviderName] = set()
     for order in orders:
         assert order.provider_order_id is not None
+        if order.provider in refused:
+            continue
         try:
             seen = await providers[order.provider].get_order(order.provider_order_id)
         except ProviderError as exc:
+            if exc.problem is not None:
+                refused.add(order.provider)
+                async with uow:
+                    await note_problem(exc.problem, uow)
+                    await uow.commit()
+                continue
             log.warning(
                 "could not poll an order's status",
                 extra={"order_id": order.order_id, "reason": exc.reason},
             )
             continue
+        answered.add(order.provider)
         if seen.status is None:
             continue
         report = StatusReport(
@@ -75,6 +93,10 @@ async def poll_orders_at_provider(
             order_id=order.order_id,
         )
         changes += await apply_status_report(report=report, uow=uow)
+    for provider in sorted(answered - refused):
+        async with uow:
+            await clear_problems(provider, frozenset({"orders.read"}), uow)
+            await uow.commit()
     return changes
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from shoptrail.events.base import EventData
 from shoptrail.events.envelope import Event
+from shoptrail.events.failures import describe
 from shoptrail.events.publisher import EventPublisher
 from shoptrail.ingest.domain.errors import UpstreamUnavailableError
 from shoptrail.ingest.service_layer.ports import EventSink, PublishResult
@@ -58,7 +59,9 @@ class KafkaEventSink(EventSink):
                 f"Kafka did not acknowledge event {event.id} within {self._timeout:g} s"
             ) from None
         except Exception as exc:
-            raise UpstreamUnavailableError(f"Kafka refused event {event.id}: {exc}") from exc
+            raise UpstreamUnavailableError(
+                f"Kafka refused event {event.id}: {describe(exc)}"
+            ) from exc
         return "published"
 
     def _settle(self, event_id: UUID, send: asyncio.Future[Any]) -> None:
@@ -66,7 +69,9 @@ class KafkaEventSink(EventSink):
         if send.cancelled():
             return
         if (error := send.exception()) is not None:
-            log.warning("publish failed", extra={"event_id": str(event_id), "error": repr(error)})
+            log.warning(
+                "publish failed", extra={"event_id": str(event_id), "error": describe(error)}
+            )
             return
         self._acknowledged[event_id] = None
         while len(self._acknowledged) > self._remember:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from shoptrail.events.base import EventData
 from shoptrail.events.envelope import Event, new_event
 from shoptrail.events.ids import uuid7_for
+from shoptrail.ingest.domain.cleaning import TooDeepError, clean_payload
 from shoptrail.ingest.domain.errors import InvalidPayloadError
 
 INGEST_SOURCE = "/services/ingest"
@@ -57,16 +58,22 @@ def from_unix(seconds: int) -> datetime:
 
 
 def parse_json_object(body: bytes, sender: str) -> dict[str, Any]:
-    """The body as a JSON object, or a clear 400."""
+    """The body as a JSON object with its strings cleaned (see cleaning.py), or a clear 400."""
     try:
         value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidPayloadError(
             "invalid_json", f"{sender} body is not valid JSON: {exc}"
         ) from None
+    except RecursionError:
+        raise InvalidPayloadError("too_deep", f"{sender} body is nested too deeply") from None
     if not isinstance(value, dict):
         raise InvalidPayloadError("invalid_payload", f"{sender} body must be a JSON object")
-    return value
+    try:
+        cleaned: dict[str, Any] = clean_payload(value)
+    except TooDeepError as exc:
+        raise InvalidPayloadError("too_deep", f"{sender} body is {exc}") from None
+    return cleaned
 
 
 def validate_as(model: type[M], value: Any, what: str) -> M:

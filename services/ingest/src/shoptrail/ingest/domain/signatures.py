@@ -77,7 +77,7 @@ def verify_stripe(
             stripe.Webhook.construct_event(text, header, secret, tolerance=tolerance)
         except stripe.SignatureVerificationError:
             continue
-        except ValueError:
+        except (ValueError, RecursionError):
             pass  # Genuinely signed but not a JSON event: the parser says so, not the signature.
         return
     raise InvalidSignatureError(

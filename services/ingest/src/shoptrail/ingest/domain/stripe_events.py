@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shoptrail.events.common import Address, LineItem
+from shoptrail.events.hygiene import MAX_ID, REPLACEMENT
 from shoptrail.events.ingest import CheckoutExpired, OrderCreated, OrderRefunded, Provider
 from shoptrail.events.money import Money
 from shoptrail.ingest.domain.errors import InvalidPayloadError
@@ -46,14 +47,21 @@ def _digest(session_id: str) -> str:
     return base64.b32encode(hashlib.sha256(session_id.encode()).digest()).decode()
 
 
+def _usable_id(value: str | None) -> str | None:
+    """A metadata value fit to be an id: present, within the contract's bound, nothing replaced."""
+    if not value or len(value) > MAX_ID or REPLACEMENT in value:
+        return None
+    return value
+
+
 def order_id_for(session: CheckoutSession) -> str:
     """The shop's order id for a session: `metadata.order_id`, else derived from the session id."""
-    return session.meta.get("order_id") or f"ord_{_digest(session.id)[:16]}"
+    return _usable_id(session.meta.get("order_id")) or f"ord_{_digest(session.id)[:16]}"
 
 
 def order_number_for(session: CheckoutSession) -> str:
     """The customer-facing order number: `metadata.order_number`, else derived from the session."""
-    if number := session.meta.get("order_number"):
+    if number := _usable_id(session.meta.get("order_number")):
         return number
     day = from_unix(session.created).strftime("%y%m%d") if session.created else "000000"
     return f"SS-{day}-{_digest(session.id)[:6]}"

@@ -12,7 +12,7 @@ import uvicorn
 import shoptrail.ingest
 from shoptrail.events.publisher import EventPublisher
 from shoptrail.ingest.adapters.kafka import KafkaEventSink
-from shoptrail.ingest.bootstrap import connected, create_app, create_broker_for, create_stripe_api
+from shoptrail.ingest.bootstrap import connected, create_app, create_producer, create_stripe_api
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.domain.errors import UpstreamUnavailableError
 from shoptrail.ingest.service_layer.reconcile import ReconcileReport, parse_duration, reconcile
@@ -69,12 +69,12 @@ def _duration(text: str) -> timedelta:
 
 async def run_reconcile(settings: Settings, since: timedelta, dry_run: bool) -> ReconcileReport:
     """Connect to Kafka and Stripe, reconcile, disconnect."""
-    broker = create_broker_for(settings)
+    producer = create_producer(settings)
     sink = KafkaEventSink(
-        EventPublisher(broker, settings.topic), timeout=settings.publish_timeout_seconds
+        EventPublisher(producer, settings.topic), timeout=settings.publish_timeout_seconds
     )
     stripe = create_stripe_api(settings)
-    async with connected(broker, sink, stripe):
+    async with connected(producer, sink, stripe):
         return await reconcile(
             since=datetime.now(UTC) - since, stripe=stripe, sink=sink, dry_run=dry_run
         )

@@ -1,4 +1,4 @@
-"""PostgreSQL repositories: settings, outgoing emails, orders, suppressions."""
+"""PostgreSQL repositories: settings, outgoing emails, orders, suppressions, problems."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Boolean, delete, exists, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shoptrail.notifier.adapters.tables import customer_orders, emails, shop_settings, suppressions
+from shoptrail.notifier.adapters.tables import (
+    customer_orders,
+    emails,
+    operator_problems,
+    shop_settings,
+    suppressions,
+)
 from shoptrail.notifier.domain.model import (
     CustomerOrder,
     EmailKind,
@@ -18,6 +24,7 @@ from shoptrail.notifier.domain.model import (
     OutgoingEmail,
     ShopSettings,
 )
+from shoptrail.notifier.domain.problems import OpenProblem, OperatorProblem
 from shoptrail.notifier.service_layer import ports
 
 
@@ -105,6 +112,34 @@ class PostgresEmails(ports.EmailRepository):
         row = (await self._conn.execute(statement)).first()
         return _email(row) if row else None
 
+    async def hold(
+        self, email_id: UUID, *, from_status: EmailStatus, now: datetime, reason: str
+    ) -> OutgoingEmail | None:
+        statement = (
+            update(emails)
+            .where(emails.c.id == email_id, emails.c.status == from_status.value)
+            .values(status=EmailStatus.HELD.value, finished_at=now, last_error=reason)
+            .returning(*emails.c)
+        )
+        row = (await self._conn.execute(statement)).first()
+        return _email(row) if row else None
+
+    async def release_held(self, *, now: datetime, limit: int | None = None) -> list[UUID]:
+        oldest = (
+            select(emails.c.id)
+            .where(emails.c.status == EmailStatus.HELD.value)
+            .order_by(emails.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(emails)
+            .where(emails.c.id.in_(oldest.scalar_subquery()))
+            .values(status=EmailStatus.PENDING.value, finished_at=None)
+            .returning(emails.c.id)
+        )
+        return list((await self._conn.scalars(statement)).all())
+
     async def stuck(self, *, claimed_before: datetime) -> list[OutgoingEmail]:
         statement = select(emails).where(
             emails.c.status == EmailStatus.SENDING.value, emails.c.claimed_at < claimed_before
@@ -166,3 +201,50 @@ class PostgresSuppressions(ports.SuppressionRepository):
     async def contains(self, email: str) -> bool:
         statement = select(func.count()).where(suppressions.c.email == email)
         return bool(await self._conn.scalar(statement))
+
+
+class PostgresProblems(ports.ProblemRepository):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def open(self, problem: OperatorProblem, *, now: datetime) -> bool:
+        values = insert(operator_problems).values(
+            problem=problem.key,
+            summary=problem.summary,
+            fix=problem.fix,
+            detail=problem.detail,
+            opened_at=now,
+            last_seen_at=now,
+            holding=True,
+        )
+        statement = values.on_conflict_do_update(
+            index_elements=["problem"],
+            set_={"last_seen_at": now, "holding": True, "detail": values.excluded.detail},
+        ).returning(literal_column("xmax = 0", Boolean))  # inserted, not updated: new
+        return bool((await self._conn.execute(statement)).scalar_one())
+
+    async def all(self) -> list[OpenProblem]:
+        rows = await self._conn.execute(select(operator_problems))
+        return [
+            OpenProblem(
+                problem=OperatorProblem(row.problem, row.summary, row.fix, row.detail),
+                opened_at=row.opened_at,
+                last_seen_at=row.last_seen_at,
+                holding=row.holding,
+                trial_at=row.trial_at,
+            )
+            for row in rows
+        ]
+
+    async def allow_trial(self, *, now: datetime) -> None:
+        await self._conn.execute(update(operator_problems).values(holding=False, trial_at=now))
+
+    async def clear(self) -> list[OperatorProblem]:
+        statement = delete(operator_problems).returning(
+            operator_problems.c.problem,
+            operator_problems.c.summary,
+            operator_problems.c.fix,
+            operator_problems.c.detail,
+        )
+        rows = await self._conn.execute(statement)
+        return [OperatorProblem(row.problem, row.summary, row.fix, row.detail) for row in rows]

@@ -95,4 +95,23 @@ suppressions = Table(
     _at("created_at", nullable=False),
 )
 
+operator_problems = Table(
+    "operator_problems",
+    metadata,
+    Column("problem", Text, primary_key=True, comment="A stable key: notifier.smtp_sender_refused"),
+    Column("summary", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("detail", Text),
+    _at("opened_at", nullable=False),
+    _at("last_seen_at", nullable=False),
+    Column(
+        "holding",
+        Boolean,
+        nullable=False,
+        server_default=text("true"),
+        comment="True: new emails are held untried; false: the next sends are a trial.",
+    ),
+    _at("trial_at", comment="When sends were last let through to test a fix."),
+)
+
 event_outbox = outbox_table(metadata)

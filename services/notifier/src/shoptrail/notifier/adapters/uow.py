@@ -12,6 +12,7 @@ from shoptrail.notifier.adapters.carts import PostgresCarts
 from shoptrail.notifier.adapters.repositories import (
     PostgresEmails,
     PostgresOrders,
+    PostgresProblems,
     PostgresShopSettings,
     PostgresSuppressions,
 )
@@ -36,6 +37,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.orders = PostgresOrders(self._conn)
         self.carts = PostgresCarts(self._conn)
         self.suppressions = PostgresSuppressions(self._conn)
+        self.problems = PostgresProblems(self._conn)
 
     async def emit(self, event: Event[Any]) -> None:
         assert self._conn is not None, "emit() outside `async with uow`"
@@ -46,8 +48,11 @@ class PostgresUnitOfWork(UnitOfWork):
         await self._transaction.commit()
 
     async def _end(self) -> None:
-        if self._transaction is not None and self._transaction.is_active:
-            await self._transaction.rollback()
-        if self._conn is not None:
-            await self._conn.close()
+        conn, transaction = self._conn, self._transaction
         self._conn = self._transaction = None
+        try:
+            if transaction is not None and transaction.is_active:
+                await transaction.rollback()
+        finally:
+            if conn is not None:
+                await conn.close()  # even when the rollback failed: the database went away

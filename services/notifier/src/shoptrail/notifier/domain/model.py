@@ -29,6 +29,7 @@ class EmailStatus(StrEnum):
     BOUNCED = "bounced"  # the SMTP server refused it for good
     FAILED = "failed"  # temporary failures until the last attempt
     UNKNOWN = "unknown"  # the worker died mid-send; deliberately not resent
+    HELD = "held"  # the mail server refuses our set-up; waits for the operator's fix
 
 
 def normalize_email(address: str) -> str:

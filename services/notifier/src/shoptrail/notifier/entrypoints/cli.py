@@ -11,8 +11,9 @@ import uvicorn
 
 import shoptrail.notifier
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.workers import run_until_signalled
 from shoptrail.notifier.adapters.migrations import migrate
-from shoptrail.notifier.bootstrap import build_notifier, create_app
+from shoptrail.notifier.bootstrap import create_app, run_worker
 from shoptrail.notifier.config import Settings
 
 _TOKEN_IN_PATH = re.compile(r"(/unsubscribe/)[^/?\s\"]+")
@@ -40,13 +41,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     )
 
 
-async def _work(settings: Settings, concurrency: int) -> None:
-    notifier = build_notifier(settings)
-    try:
-        async with notifier.jobs.open_async():
-            await notifier.jobs.run_worker_async(concurrency=concurrency)
-    finally:
-        await notifier.aclose()
+async def _work(settings: Settings, concurrency: int, port: int | None) -> None:
+    await run_worker(settings, concurrency=concurrency, port=port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,6 +62,11 @@ def main(argv: list[str] | None = None) -> None:
         "worker", help="run jobs: send emails (with retries), recovery tick, nightly prune"
     )
     worker.add_argument("--concurrency", type=int, default=4, help="jobs in parallel")
+    worker.add_argument(
+        "--port",
+        type=int,
+        help="port of /healthz, /readyz, /metrics (default: NOTIFIER_WORKER_PORT or 8014)",
+    )
     sub.add_parser("migrate", help="create or upgrade the notifier's tables and the job queue's")
     args = parser.parse_args(argv)
     settings = Settings()
@@ -73,6 +74,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "worker":
-        asyncio.run(_work(settings, args.concurrency))
+        run_until_signalled(_work(settings, args.concurrency, args.port))
     elif args.command == "migrate":
         asyncio.run(migrate(settings.database_url))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from faststream.kafka import KafkaBroker
 
 from shoptrail.events import Event, EventData
-from shoptrail.events.consuming import subscribe_events
+from shoptrail.events.consuming import FailureHandling, subscribe_events
 from shoptrail.events.fulfilment import OrderShipped
 from shoptrail.events.ingest import CheckoutExpired, EmailBounced, OrderCreated
 from shoptrail.notifier.service_layer import orders, recovery, suppression
@@ -23,7 +23,7 @@ HANDLED_TYPES = frozenset(
 )
 
 
-def subscribe(broker: KafkaBroker, notifier: Notifier) -> None:
+def subscribe(broker: KafkaBroker, notifier: Notifier, *, failures: FailureHandling) -> None:
     """Subscribe the notifier to the ingest and fulfilment topics (at least once)."""
     settings = notifier.settings
 
@@ -51,5 +51,6 @@ def subscribe(broker: KafkaBroker, notifier: Notifier) -> None:
         settings.fulfilment_topic,
         group_id=settings.consumer_group,
         handler=on_event,
+        failures=failures,
         types=HANDLED_TYPES,
     )

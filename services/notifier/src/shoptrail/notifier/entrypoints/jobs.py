@@ -14,7 +14,7 @@ from shoptrail.notifier.adapters.jobs import (
     SEND_DUE_RECOVERY_EMAILS,
     SEND_EMAIL,
 )
-from shoptrail.notifier.service_layer import delivery, recovery
+from shoptrail.notifier.service_layer import delivery, holding, reconciling, recovery
 from shoptrail.notifier.service_layer.ports import TemporarySendError
 
 if TYPE_CHECKING:
@@ -46,23 +46,44 @@ def register_tasks(notifier: Notifier, *, periodic: bool = True) -> None:
             mailer=notifier.mailer,
             composer=notifier.composer,
             clock=notifier.clock,
+            queue=notifier.queue,
+            journal=notifier.journal,
         )
 
     async def send_due_recovery_emails(timestamp: int) -> None:
-        """Every minute: due recovery emails, plus the safety nets for lost jobs and crashes."""
+        """Every minute: due recovery emails, a probe of held emails, and the safety nets for
+        lost jobs and crashes."""
         owed = await recovery.send_due_recovery_emails(
             uow=notifier.uow(), queue=notifier.queue, clock=notifier.clock
         )
-        requeued = await delivery.requeue_pending_emails(
+        released = await holding.probe_held_emails(
+            uow=notifier.uow(),
+            queue=notifier.queue,
+            clock=notifier.clock,
+            every=settings.held_probe_every,
+        )
+        requeued = await reconciling.requeue_pending_emails(
             uow=notifier.uow(),
             queue=notifier.queue,
             clock=notifier.clock,
             older_than=REQUEUE_PENDING_AFTER,
         )
-        stuck = await delivery.flag_stuck_emails(
-            uow=notifier.uow(), clock=notifier.clock, stuck_after=settings.email_stuck_after
+        stuck = await reconciling.flag_stuck_emails(
+            uow=notifier.uow(),
+            clock=notifier.clock,
+            stuck_after=settings.email_stuck_after,
+            journal=notifier.journal,
         )
-        log.info("tick", extra={"recovery_owed": owed, "requeued": requeued, "stuck": stuck})
+        log.info(
+            "tick",
+            extra={
+                "recovery_owed": owed,
+                "held_released": released,
+                "requeued": requeued,
+                "stuck_settled_as_sent": stuck.settled_as_sent,
+                "stuck_reported_unknown": stuck.reported_unknown,
+            },
+        )
 
     async def prune_abandoned_carts(timestamp: int) -> None:
         """Nightly: forget abandoned carts past their retention."""

@@ -1,19 +1,26 @@
 """Sending one recorded email: claim it, hand it to SMTP, record the outcome and its event.
 
 Exactly once per email: the email is claimed (`pending` → `sending`, committed)
-before SMTP and marked `sent` with its event after. A worker that dies between
-the server's acceptance and that commit leaves the email `sending`;
-`flag_stuck_emails` later reports it instead of sending it again. We prefer a
-visible "outcome unknown" to a duplicate email.
+before SMTP and marked `sent` with its event after. Once the server accepted
+it, the Message-ID goes into a local journal and recording it is retried for
+as long as the database is away: never by sending it again. A worker that dies
+between acceptance and that record leaves the email `sending`;
+`flag_stuck_emails` later settles it from the journal, or reports it as
+"outcome unknown" instead of sending it again. We prefer a visible question
+to a duplicate email.
+
+A failure the operator must fix (the server refuses our sender, login or TLS)
+holds the email instead: see `holding`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from uuid import UUID
 
 from shoptrail.events import EventData
+from shoptrail.events.failures import Backoff, FailureKind, classify, describe
 from shoptrail.events.ingest import EmailBounced
 from shoptrail.events.notifier import (
     AbandonedCartEmailSent,
@@ -21,21 +28,34 @@ from shoptrail.events.notifier import (
     ShippingNotificationSent,
 )
 from shoptrail.events.system import JobExhausted
-from shoptrail.notifier.domain.messages import message_id_for
+from shoptrail.notifier.domain.addresses import envelope_address
 from shoptrail.notifier.domain.model import EmailKind, EmailStatus, OutgoingEmail
 from shoptrail.notifier.service_layer.emitting import notifier_event
+from shoptrail.notifier.service_layer.holding import (
+    clear_problems,
+    enqueue_all,
+    hold_email,
+    holding_back,
+)
 from shoptrail.notifier.service_layer.ports import (
+    AcceptedJournal,
     Clock,
     Composer,
     EmailQueue,
     Mailer,
+    OperatorActionError,
     PermanentSendError,
     TemporarySendError,
     UnitOfWork,
 )
 from shoptrail.notifier.service_layer.shop_settings import sender_identity
 
+log = logging.getLogger(__name__)
+
 JOB_NAME = "send_email"
+
+RECORD_BACKOFF = Backoff(base=0.5, cap=30.0)
+"""How long to wait between tries to record an accepted email while the database is away."""
 
 
 class RecipientUnknownError(TemporarySendError):
@@ -77,7 +97,8 @@ async def _claim(
     return email, recipient, context
 
 
-def _sent_event(email: OutgoingEmail, recipient: str, message_id: str) -> EventData:
+def sent_event(email: OutgoingEmail, recipient: str, message_id: str) -> EventData:
+    """The fact that says this email reached the mail server."""
     if email.kind is EmailKind.CART_RECOVERY:
         return AbandonedCartEmailSent(cart_id=email.cart_id or "", recipient=recipient)
     if email.kind is EmailKind.SHIPPING_NOTIFICATION:
@@ -97,23 +118,35 @@ async def deliver_email(
     mailer: Mailer,
     composer: Composer,
     clock: Clock,
+    queue: EmailQueue,
+    journal: AcceptedJournal,
+    backoff: Backoff = RECORD_BACKOFF,
 ) -> None:
     """One send attempt. Raises TemporarySendError to be retried, except on the last attempt."""
     recipient: str | None = None
+    claimed = False
     try:
         async with uow:
             sender = await sender_identity(uow)
-        claimed = await _claim(email_id, uow, clock)
-        if claimed is None:
-            return  # already sent, bounced or being sent: redelivery changes nothing
-        email, recipient, context = claimed
+            held_back = await holding_back(uow)
+        if held_back:  # the server refuses our set-up: trying this one would not help
+            await hold_email(email_id, None, claimed=False, uow=uow, clock=clock)
+            return
+        found = await _claim(email_id, uow, clock)
+        if found is None:
+            return  # already sent, bounced, held or being sent: redelivery changes nothing
+        claimed = True
+        email, recipient, context = found
         message = composer.compose(
             OutgoingEmail(email.id, email.kind, context, recipient, email.order_id, email.cart_id),
             sender=sender,
-            recipient=recipient,
+            recipient=envelope_address(recipient),
             now=clock.now(),
         )
         await mailer.send(message)
+    except OperatorActionError as error:
+        await hold_email(email_id, error.problem, claimed=claimed, uow=uow, clock=clock)
+        return
     except PermanentSendError as error:
         await _record_bounce(email_id, recipient, str(error), uow=uow, clock=clock)
         return
@@ -122,11 +155,55 @@ async def deliver_email(
         if not attempt.final:
             raise
         return
-    async with uow:
-        await uow.emails.finish(email_id, EmailStatus.SENT, now=clock.now())
-        sent = _sent_event(email, recipient, message_id_for(email.id, sender))
-        await uow.emit(notifier_event(sent, clock=clock))
-        await uow.commit()
+    message_id = str(message["Message-ID"])
+    try:
+        await journal.record(email.id, message_id, at=clock.now())
+    except Exception as error:  # a safety net for crashes; the database record is what counts
+        log.warning(
+            "could not journal an accepted email",
+            extra={"email_id": str(email.id), "error": describe(error)},
+        )
+    released = await _record_sent(
+        email, recipient, message_id, uow=uow, clock=clock, backoff=backoff
+    )
+    await enqueue_all(released, queue=queue)
+
+
+async def _record_sent(
+    email: OutgoingEmail,
+    recipient: str,
+    message_id: str,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    backoff: Backoff,
+) -> list[UUID]:
+    """Mark the accepted email sent, retrying transient failures until the database answers.
+
+    Safe to repeat: the event is staged only by the transaction that moves
+    the email to `sent`. The emails a cleared problem released are returned.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with uow:
+                if await uow.emails.finish(email.id, EmailStatus.SENT, now=clock.now()) is None:
+                    return []  # recorded already (a lost commit answer, or the journal)
+                await uow.emit(
+                    notifier_event(sent_event(email, recipient, message_id), clock=clock)
+                )
+                released = await clear_problems(uow=uow, clock=clock)
+                await uow.commit()
+            return released
+        except Exception as error:
+            if classify(error) is not FailureKind.TRANSIENT:
+                raise
+            log.warning(
+                "recording an accepted email failed; retrying",
+                extra={"email_id": str(email.id), "attempt": attempt, "error": describe(error)},
+            )
+            await backoff.wait(attempt)
 
 
 async def _record_bounce(
@@ -167,35 +244,3 @@ async def _record_temporary_failure(
             )
             await uow.emit(notifier_event(exhausted, clock=clock))
         await uow.commit()
-
-
-async def flag_stuck_emails(*, uow: UnitOfWork, clock: Clock, stuck_after: timedelta) -> int:
-    """Report emails whose send outcome was lost in a crash; they are not resent."""
-    async with uow:
-        stuck = await uow.emails.stuck(claimed_before=clock.now() - stuck_after)
-        for email in stuck:
-            await uow.emails.finish(email.id, EmailStatus.UNKNOWN, now=clock.now())
-            unknown = JobExhausted(
-                job_name=JOB_NAME,
-                job_id=str(email.id),
-                attempts=max(email.attempts, 1),
-                last_error=(
-                    f"{email.kind.value.replace('_', ' ')}: the worker stopped while sending; "
-                    "not resent to avoid a duplicate — check the mail server's log"
-                ),
-                order_id=email.order_id,
-            )
-            await uow.emit(notifier_event(unknown, clock=clock))
-        await uow.commit()
-    return len(stuck)
-
-
-async def requeue_pending_emails(
-    *, uow: UnitOfWork, queue: EmailQueue, clock: Clock, older_than: timedelta
-) -> int:
-    """Enqueue emails left pending without a job (a crash between recording and enqueueing)."""
-    async with uow:
-        ids = await uow.emails.pending(created_before=clock.now() - older_than)
-    for email_id in ids:
-        await queue.enqueue(email_id)
-    return len(ids)

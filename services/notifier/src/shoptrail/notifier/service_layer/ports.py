@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection
 from datetime import datetime
 from email.message import EmailMessage
 from types import TracebackType
@@ -18,6 +19,7 @@ from shoptrail.notifier.domain.model import (
     Sender,
     ShopSettings,
 )
+from shoptrail.notifier.domain.problems import OpenProblem, OperatorProblem
 
 
 class TemporarySendError(Exception):
@@ -26,6 +28,18 @@ class TemporarySendError(Exception):
 
 class PermanentSendError(Exception):
     """The SMTP server refused the recipient or message for good (a bounce)."""
+
+
+class OperatorActionError(Exception):
+    """The mail server refuses how we are set up (sender, login, TLS): no email can go.
+
+    Not retried as if it would pass, and not the customer's fault: the email is
+    held and the operator told once what to fix.
+    """
+
+    def __init__(self, problem: OperatorProblem) -> None:
+        super().__init__(problem.detail or problem.summary)
+        self.problem = problem
 
 
 class Clock(abc.ABC):
@@ -40,7 +54,24 @@ class Mailer(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, message: EmailMessage) -> None:
-        """Return once the server accepted; raise Temporary- or PermanentSendError."""
+        """Return once the server accepted; raise Temporary-, PermanentSendError or
+        OperatorActionError."""
+
+
+class AcceptedJournal(abc.ABC):
+    """A local, durable note of each message the mail server accepted.
+
+    Written right after the server's acceptance and before the database, so an
+    email whose `sent` record was lost in a crash can still be settled as sent.
+    """
+
+    @abc.abstractmethod
+    async def record(self, email_id: UUID, message_id: str, *, at: datetime) -> None:
+        """Append one line and make it durable (fsync) before returning."""
+
+    @abc.abstractmethod
+    async def accepted(self, email_ids: Collection[UUID]) -> dict[UUID, str]:
+        """The Message-IDs of those of `email_ids` the journal holds."""
 
 
 class Composer(abc.ABC):
@@ -81,6 +112,16 @@ class EmailRepository(abc.ABC):
         self, email_id: UUID, status: EmailStatus, *, now: datetime, error: str | None = None
     ) -> OutgoingEmail | None:
         """Move a pending or sending email to `status`; None if it was neither."""
+
+    @abc.abstractmethod
+    async def hold(
+        self, email_id: UUID, *, from_status: EmailStatus, now: datetime, reason: str
+    ) -> OutgoingEmail | None:
+        """Move the email from `from_status` to held; None if it was not in `from_status`."""
+
+    @abc.abstractmethod
+    async def release_held(self, *, now: datetime, limit: int | None = None) -> list[UUID]:
+        """Held → pending, oldest first (at most `limit`); the ids released."""
 
     @abc.abstractmethod
     async def stuck(self, *, claimed_before: datetime) -> list[OutgoingEmail]: ...
@@ -137,6 +178,25 @@ class SuppressionRepository(abc.ABC):
     async def contains(self, email: str) -> bool: ...
 
 
+class ProblemRepository(abc.ABC):
+    """Operator problems open now (at most one row per problem key)."""
+
+    @abc.abstractmethod
+    async def open(self, problem: OperatorProblem, *, now: datetime) -> bool:
+        """Record `problem` as open and holding emails; True only if it was not open before."""
+
+    @abc.abstractmethod
+    async def all(self) -> list[OpenProblem]: ...
+
+    @abc.abstractmethod
+    async def allow_trial(self, *, now: datetime) -> None:
+        """Let the next sends try again (a probe, or new settings) without closing anything."""
+
+    @abc.abstractmethod
+    async def clear(self) -> list[OperatorProblem]:
+        """Close every open problem; the ones closed."""
+
+
 class UnitOfWork(abc.ABC):
     """One transaction over the repositories and the outbox.
 
@@ -149,6 +209,7 @@ class UnitOfWork(abc.ABC):
     orders: OrderRepository
     carts: CartRepository
     suppressions: SuppressionRepository
+    problems: ProblemRepository
 
     @abc.abstractmethod
     async def emit(self, event: Event[Any]) -> None:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from shoptrail.notifier.domain import problems
+from shoptrail.notifier.domain.addresses import InvalidSettingError, display_name, smtp_address
 from shoptrail.notifier.domain.model import Sender, ShopSettings
-from shoptrail.notifier.service_layer.ports import Clock, TemporarySendError, UnitOfWork
+from shoptrail.notifier.service_layer.holding import enqueue_all, release_for_a_trial
+from shoptrail.notifier.service_layer.ports import (
+    Clock,
+    EmailQueue,
+    OperatorActionError,
+    TemporarySendError,
+    UnitOfWork,
+)
 
 
 class SenderNotConfiguredError(TemporarySendError):
@@ -11,11 +20,18 @@ class SenderNotConfiguredError(TemporarySendError):
 
 
 async def sender_identity(uow: UnitOfWork) -> Sender:
-    """Who every email (confirmation, shipping, recovery) comes from, read from settings."""
+    """Who every email (confirmation, shipping, recovery) comes from, read from settings.
+
+    Settings are checked when saved; one saved before that check existed is
+    checked here, so a sender no mail server accepts holds emails at once.
+    """
     sender = (await uow.settings.get()).sender()
     if sender is None:
         raise SenderNotConfiguredError("the shop's sender name and address are not set")
-    return sender
+    try:
+        return Sender(name=display_name(sender.name), address=smtp_address(sender.address))
+    except InvalidSettingError as error:
+        raise OperatorActionError(problems.sender_invalid(str(error))) from error
 
 
 async def read_settings(*, uow: UnitOfWork) -> ShopSettings:
@@ -24,9 +40,13 @@ async def read_settings(*, uow: UnitOfWork) -> ShopSettings:
         return await uow.settings.get()
 
 
-async def update_settings(*, settings: ShopSettings, uow: UnitOfWork, clock: Clock) -> ShopSettings:
-    """Replace the shop owner's settings."""
+async def update_settings(
+    *, settings: ShopSettings, uow: UnitOfWork, clock: Clock, queue: EmailQueue
+) -> int:
+    """Replace the shop owner's settings (already checked); held emails try again. How many."""
     async with uow:
         await uow.settings.save(settings, now=clock.now())
+        released = await release_for_a_trial(uow=uow, clock=clock)
         await uow.commit()
-    return settings
+    await enqueue_all(released, queue=queue)
+    return len(released)

@@ -1,4 +1,8 @@
-"""Turning a provider's HTTP answers into `ProviderError`s with reasons in plain words."""
+"""Turning a provider's HTTP answers into `ProviderError`s with reasons in plain words.
+
+401 and 403 (and 404 where the URL names the configured shop) are the
+operator's to fix, not the order's: they carry an `OperatorProblem`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from typing import Any
 
 import httpx
 
+from shoptrail.fulfilment.domain import problems
+from shoptrail.fulfilment.domain.model import ProviderName
+from shoptrail.fulfilment.domain.problems import OperatorProblem, Scope
 from shoptrail.fulfilment.service_layer.ports import ProviderError
 
 NOT_RETRYABLE = frozenset({400, 401, 403, 404, 422})
@@ -19,17 +26,42 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def operator_problem(
+    provider: ProviderName, status: int, said: str | None, *, scope: Scope, shop: str | None
+) -> OperatorProblem | None:
+    """The operator's problem an HTTP status means, if it means one.
+
+    `shop`: the URL is one of that shop's own collections (its orders, its
+    products), which exist whenever the shop does, so a 404 there means the
+    configured shop id names no shop.
+    """
+    detail = f"HTTP {status}: {said}" if said else f"HTTP {status}"
+    if status == 401:
+        return problems.token_refused(provider, detail)
+    if status == 403:
+        return problems.access_refused(provider, scope, detail, shop=shop)
+    if status == 404 and shop is not None:
+        return problems.shop_not_found(provider, shop, detail)
+    return None
+
+
 async def request(
     client: httpx.AsyncClient,
-    provider: str,
+    provider: ProviderName,
     method: str,
     url: str,
     *,
     reason_of: Callable[[Any], str | None],
+    scope: Scope,
+    shop: str | None = None,
     allow: frozenset[int] = frozenset(),
     **options: Any,
 ) -> httpx.Response:
-    """Send one request; a response with a status in `allow` is returned, not raised."""
+    """Send one request; a response with a status in `allow` is returned, not raised.
+
+    `scope` is what the call needs the token to be allowed; `shop` is set when
+    `url` is a collection of that shop (see `operator_problem`).
+    """
     try:
         response = await client.request(method, url, **options)
     except httpx.TimeoutException as exc:
@@ -52,4 +84,5 @@ async def request(
     raise ProviderError(
         f"{provider} refused the request: {said or f'HTTP {status}'}",
         retryable=status not in NOT_RETRYABLE,
+        problem=operator_problem(provider, status, said, scope=scope, shop=shop),
     )

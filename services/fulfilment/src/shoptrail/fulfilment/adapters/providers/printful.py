@@ -15,6 +15,7 @@ from shoptrail.fulfilment.domain.model import (
     Tracking,
     parse_reported_status,
 )
+from shoptrail.fulfilment.domain.problems import Scope
 from shoptrail.fulfilment.service_layer.ports import Provider
 
 
@@ -73,24 +74,31 @@ class PrintfulProvider(Provider):
                 for item in order.details.get("line_items", [])
             ],
         }
-        response = await self._call("POST", "/orders", params={"confirm": "true"}, json=body)
+        response = await self._call(
+            "POST", "/orders", scope="orders.write", params={"confirm": "true"}, json=body
+        )
         return str(response.json()["result"]["id"])
 
     async def find_order(self, external_id: str) -> ProviderOrder | None:
-        response = await self._call("GET", f"/orders/@{external_id}", allow=frozenset({404}))
+        response = await self._call(
+            "GET", f"/orders/@{external_id}", scope="orders.read", allow=frozenset({404})
+        )
         if response.status_code == 404:
             return None
         return _order(response.json()["result"])
 
     async def get_order(self, provider_order_id: str) -> ProviderOrder:
-        response = await self._call("GET", f"/orders/{provider_order_id}")
+        response = await self._call("GET", f"/orders/{provider_order_id}", scope="orders.read")
         return _order(response.json()["result"])
 
     async def list_products(self) -> list[Product]:
         products: list[Product] = []
         while True:
             response = await self._call(
-                "GET", "/store/products", params={"offset": len(products), "limit": 100}
+                "GET",
+                "/store/products",
+                scope="products.read",
+                params={"offset": len(products), "limit": 100},
             )
             body = response.json()
             page = body.get("result", [])
@@ -112,8 +120,22 @@ class PrintfulProvider(Provider):
                 return products
 
     async def _call(
-        self, method: str, url: str, *, allow: frozenset[int] = frozenset(), **options: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: Scope,
+        allow: frozenset[int] = frozenset(),
+        **options: Any,
     ) -> httpx.Response:
+        # A private token belongs to one store: there is no store id of ours to get wrong.
         return await request(
-            self._client, self.name, method, url, reason_of=_reason, allow=allow, **options
+            self._client,
+            self.name,
+            method,
+            url,
+            reason_of=_reason,
+            scope=scope,
+            allow=allow,
+            **options,
         )

@@ -16,6 +16,7 @@ from shoptrail.fulfilment.domain.model import (
     Tracking,
     parse_reported_status,
 )
+from shoptrail.fulfilment.domain.problems import Scope
 from shoptrail.fulfilment.service_layer.ports import Provider
 
 LOOKUP_PAGES = 3
@@ -74,6 +75,7 @@ class PrintifyProvider(Provider):
 
     def __init__(self, client: httpx.AsyncClient, *, shop_id: str) -> None:
         self._client = client
+        self._shop_id = shop_id
         self._shop = f"/v1/shops/{shop_id}"
 
     async def submit_order(self, order: Order) -> str:
@@ -88,13 +90,19 @@ class PrintifyProvider(Provider):
             "send_shipping_notification": False,
             "address_to": _address(order),
         }
-        response = await self._call("POST", f"{self._shop}/orders.json", json=body)
+        response = await self._call(
+            "POST", f"{self._shop}/orders.json", scope="orders.write", of_shop=True, json=body
+        )
         return str(response.json()["id"])
 
     async def find_order(self, external_id: str) -> ProviderOrder | None:
         for page in range(1, LOOKUP_PAGES + 1):
             response = await self._call(
-                "GET", f"{self._shop}/orders.json", params={"page": page, "limit": 50}
+                "GET",
+                f"{self._shop}/orders.json",
+                scope="orders.read",
+                of_shop=True,
+                params={"page": page, "limit": 50},
             )
             body = response.json()
             for found in map(_order, body.get("data", [])):
@@ -105,7 +113,10 @@ class PrintifyProvider(Provider):
         return None
 
     async def get_order(self, provider_order_id: str) -> ProviderOrder:
-        response = await self._call("GET", f"{self._shop}/orders/{provider_order_id}.json")
+        # A 404 here is about the order, not the shop: no `of_shop`.
+        response = await self._call(
+            "GET", f"{self._shop}/orders/{provider_order_id}.json", scope="orders.read"
+        )
         return _order(response.json())
 
     async def list_products(self) -> list[Product]:
@@ -113,7 +124,11 @@ class PrintifyProvider(Provider):
         page = 1
         while True:
             response = await self._call(
-                "GET", f"{self._shop}/products.json", params={"page": page, "limit": 50}
+                "GET",
+                f"{self._shop}/products.json",
+                scope="products.read",
+                of_shop=True,
+                params={"page": page, "limit": 50},
             )
             body = response.json()
             products += [
@@ -129,5 +144,17 @@ class PrintifyProvider(Provider):
                 return products
             page += 1
 
-    async def _call(self, method: str, url: str, **options: Any) -> httpx.Response:
-        return await request(self._client, self.name, method, url, reason_of=_reason, **options)
+    async def _call(
+        self, method: str, url: str, *, scope: Scope, of_shop: bool = False, **options: Any
+    ) -> httpx.Response:
+        """`of_shop`: `url` is one of the shop's collections, there whenever the shop is."""
+        return await request(
+            self._client,
+            self.name,
+            method,
+            url,
+            reason_of=_reason,
+            scope=scope,
+            shop=self._shop_id if of_shop else None,
+            **options,
+        )

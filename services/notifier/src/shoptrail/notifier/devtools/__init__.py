@@ -1,0 +1,1 @@
+"""Stand-ins for tests and local runs: in-memory adapters."""

@@ -1,0 +1,57 @@
+"""The fault suite's shop: `make dev --no-demo` from the launcher, with faults it can inject.
+
+One shop serves the whole module (the tests run in file order and each
+leaves it healthy); each test uses its own orders and counts only those.
+The figures each test measured are printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+for folder in (REPO, REPO / "deploy" / "local"):
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+
+from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
+from tests.faults.probes import POISON_ORDER, Figures  # noqa: E402
+
+FAULT_SETTINGS = {
+    # The fulfilment consumer fails on purpose for this order's events (dev only).
+    "fulfilment": {"FULFILMENT_REHEARSE_FAILURES_FOR": POISON_ORDER},
+    # A consumer SIGKILLed loses its partitions to its successor sooner.
+    "activity": {"ACTIVITY_SESSION_TIMEOUT_MS": "6000"},
+}
+
+
+@pytest.fixture(scope="module")
+async def shop(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LaunchedShop]:
+    """The whole shop on private ports, Kafka, PostgreSQL and state."""
+    async with launch(tmp_path_factory.mktemp("fault-shop"), settings=FAULT_SETTINGS) as launched:
+        yield launched
+
+
+_FIGURES: list[Figures] = []
+
+
+@pytest.fixture
+def figures() -> list[Figures]:
+    """Where a test records what it measured (printed at the end, kept in test-artifacts/)."""
+    return _FIGURES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("fault suite: in / stored / missing / doubled / recovery")
+    for figure in _FIGURES:
+        terminalreporter.write_line(figure.line())
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "faults.json").write_text(json.dumps([f.as_dict() for f in _FIGURES], indent=2))
