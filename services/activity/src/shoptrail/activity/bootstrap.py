@@ -30,6 +30,7 @@ from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
+from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -98,7 +99,9 @@ def create_app(settings: Settings) -> FastAPI:
         description=shoptrail.activity.__doc__ or "",
         version="0.1.0",
         lifespan=lifespan,
+        responses=INPUT_RESPONSES,
     )
+    app.add_middleware(StorableInput)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)

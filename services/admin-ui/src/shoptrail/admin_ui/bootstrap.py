@@ -7,11 +7,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Scope
 
 import shoptrail.admin_ui
 from shoptrail.admin_ui.adapters.activity import ActivityClient
@@ -30,8 +32,14 @@ from shoptrail.admin_ui.entrypoints.web import (
     render_fragment,
     wants_fragment,
 )
-from shoptrail.admin_ui.service_layer.ports import NotFoundError, UpstreamError
+from shoptrail.admin_ui.service_layer.ports import (
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    UpstreamError,
+)
 from shoptrail.kit.health import health_router
+from shoptrail.kit.inputs import RefusedInputError, StorableInput
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -70,6 +78,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = build_templates(settings)
+
+    async def refused_input(scope: Scope, refused: RefusedInputError) -> Response:
+        return _page(Request(scope), refused.status, "Not a valid request", refused.detail)
+
+    app.add_middleware(StorableInput, respond=refused_input)
     # Added last = outermost: the headers go on every response, sessions included.
     app.add_middleware(
         SessionMiddleware,
@@ -99,22 +112,26 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def _page(request: Request, code: int, title: str, detail: str) -> Response:
+    """An error page (or `{"detail": …}` for the page's script)."""
+    if wants_fragment(request):
+        return JSONResponse({"detail": detail}, status_code=code)
+    html = render_fragment(
+        request,
+        "error.html",
+        title=title,
+        detail=detail,
+        user=None,
+        attention_count=0,
+        flashes=[],
+        live="",
+        path=request.url.path,
+    )
+    return HTMLResponse(html, status_code=code)
+
+
 def _add_error_pages(app: FastAPI) -> None:
-    def page(request: Request, code: int, title: str, detail: str) -> Response:
-        if wants_fragment(request):
-            return JSONResponse({"detail": detail}, status_code=code)
-        html = render_fragment(
-            request,
-            "error.html",
-            title=title,
-            detail=detail,
-            user=None,
-            attention_count=0,
-            flashes=[],
-            live="",
-            path=request.url.path,
-        )
-        return HTMLResponse(html, status_code=code)
+    page = _page
 
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, exc: LoginRequiredError) -> Response:
@@ -130,6 +147,21 @@ def _add_error_pages(app: FastAPI) -> None:
             "A service is not answering",
             f"The {exc.service} service is {exc.detail}. Try again in a moment.",
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ())[1:])
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
+        return page(request, 400, "Not a valid request", detail)
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(request: Request, exc: InvalidInputError) -> Response:
+        return page(request, 400, "Not a valid request", str(exc))
+
+    @app.exception_handler(RefusedError)
+    async def refused(request: Request, exc: RefusedError) -> Response:
+        return page(request, 400, "Refused", exc.reason)
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:

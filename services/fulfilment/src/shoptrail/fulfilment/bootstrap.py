@@ -35,6 +35,7 @@ from shoptrail.fulfilment.entrypoints.tasks import build_job_app
 from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
+from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -146,7 +147,9 @@ def create_app(settings: Settings) -> FastAPI:
         description=shoptrail.fulfilment.__doc__ or "",
         version="0.1.0",
         lifespan=lifespan,
+        responses=INPUT_RESPONSES,
     )
+    app.add_middleware(StorableInput)
     app.state.settings = settings
 
     def components() -> list[Health]:

@@ -17,6 +17,7 @@ from shoptrail.ingest.adapters.stripe_api import StripeSdkApi
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.entrypoints import operations, webhooks
 from shoptrail.ingest.runtime import Runtime
+from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
         description=shoptrail.ingest.__doc__ or "",
         version="0.1.0",
         lifespan=lifespan,
+        responses=INPUT_RESPONSES,
     )
+    # Webhook bodies are cleaned, not refused (see domain/cleaning.py).
+    app.add_middleware(StorableInput, check_bodies=False)
     app.state.settings = settings
     app.state.runtime = Runtime(
         settings=settings, sink=sink, stripe=stripe, kafka_ready=kafka_ready

@@ -24,6 +24,7 @@ from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit import workers
 from shoptrail.kit.health import health_router, register_health_metrics
+from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
     ProcrastinateEmailQueue,
@@ -192,7 +193,9 @@ def create_app(
         description=shoptrail.notifier.__doc__ or "",
         version="0.1.0",
         lifespan=lifespan,
+        responses=INPUT_RESPONSES,
     )
+    app.add_middleware(StorableInput)
     app.state.notifier = service
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())

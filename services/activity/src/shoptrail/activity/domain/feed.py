@@ -18,6 +18,10 @@ ATTENTION_LEVELS = ("warning", "error")
 PAGE_SIZE = 50
 
 
+_BIGINT_MAX = 2**63 - 1
+"""Entry ids are PostgreSQL `bigint`s: a cursor naming a larger one was not ours."""
+
+
 class InvalidCursorError(ValueError):
     """A cursor that this service did not issue."""
 
@@ -41,7 +45,10 @@ class Cursor:
             occurred = datetime.fromisoformat(when)
             if occurred.tzinfo is None:
                 raise ValueError("naive time")
-            return cls(occurred, int(ident))
+            entry_id = int(ident)
+            if not 0 <= entry_id <= _BIGINT_MAX:
+                raise ValueError("id out of range")
+            return cls(occurred, entry_id)
         except ValueError as exc:
             raise InvalidCursorError(f"invalid cursor {token!r}") from exc
 

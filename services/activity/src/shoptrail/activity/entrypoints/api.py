@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from shoptrail.activity.adapters.queries import LogQueries
 from shoptrail.activity.adapters.resolutions import NotResolvableError, Resolutions
@@ -21,8 +21,13 @@ from shoptrail.activity.entrypoints.schemas import (
 )
 from shoptrail.activity.metrics import Metrics
 from shoptrail.events import Category, Level
+from shoptrail.events.hygiene import MAX_ID
+from shoptrail.kit.inputs import BIGINT_MAX
 
 router = APIRouter(prefix="/api", tags=["activity"])
+
+EntryId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="A log entry's id.")]
+OrderId = Annotated[str, Path(min_length=1, max_length=MAX_ID)]
 
 
 def _queries(request: Request) -> LogQueries:
@@ -101,7 +106,7 @@ async def attention_count(request: Request, queries: QueriesDep) -> CountOut:
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
-async def entry(entry_id: int, queries: QueriesDep) -> EntryOut:
+async def entry(entry_id: EntryId, queries: QueriesDep) -> EntryOut:
     found = await queries.entry(entry_id)
     if found is None:
         raise HTTPException(404, f"no entry {entry_id}")
@@ -123,13 +128,13 @@ async def _resolve(resolutions: Resolutions, entry_id: int, body: ResolveIn, kin
 
 
 @router.post("/entries/{entry_id}/resolve", response_model=EntryOut)
-async def resolve(entry_id: int, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
+async def resolve(entry_id: EntryId, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
     """Resolve one warning or error (with an optional note). Resolving twice is fine."""
     return await _resolve(resolutions, entry_id, body, "resolved")
 
 
 @router.post("/entries/{entry_id}/dismiss", response_model=EntryOut)
-async def dismiss(entry_id: int, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
+async def dismiss(entry_id: EntryId, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
     """Dismiss one warning or error: seen, nothing to do."""
     return await _resolve(resolutions, entry_id, body, "dismissed")
 
@@ -144,7 +149,9 @@ async def resolve_matching(
 
 
 @router.post("/orders/{order_id}/resolve", response_model=ResolvedOut)
-async def resolve_order(order_id: str, resolutions: ResolutionsDep, body: ResolveIn) -> ResolvedOut:
+async def resolve_order(
+    order_id: OrderId, resolutions: ResolutionsDep, body: ResolveIn
+) -> ResolvedOut:
     """Resolve every open warning and error of one order."""
     ids = await resolutions.resolve_matching(FeedFilter(order_id=order_id), note=body.note)
     return ResolvedOut(resolved=len(ids), ids=ids)
@@ -163,7 +170,7 @@ async def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-async def order(order_id: str, queries: QueriesDep) -> OrderOut:
+async def order(order_id: OrderId, queries: QueriesDep) -> OrderOut:
     found = await queries.order(order_id)
     if found is None:
         raise HTTPException(404, f"no order {order_id}")
@@ -172,7 +179,7 @@ async def order(order_id: str, queries: QueriesDep) -> OrderOut:
 
 @router.get("/orders/{order_id}/timeline", response_model=list[EntryOut])
 async def timeline(
-    request: Request, order_id: str, queries: QueriesDep, include_debug: bool = False
+    request: Request, order_id: OrderId, queries: QueriesDep, include_debug: bool = False
 ) -> list[EntryOut]:
     """One order's whole story, oldest first."""
     with timed(request, "timeline"):

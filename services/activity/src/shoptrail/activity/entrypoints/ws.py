@@ -19,8 +19,9 @@ import asyncio
 import contextlib
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
@@ -28,6 +29,7 @@ from shoptrail.activity.config import Settings
 from shoptrail.activity.realtime.client import Client, Interest
 from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
+from shoptrail.kit.inputs import BIGINT_MAX
 
 router = APIRouter()
 tokens = APIRouter(prefix="/api", tags=["live"])
@@ -88,7 +90,7 @@ async def _receive(websocket: WebSocket, settings: Settings) -> None:
 async def live(
     websocket: WebSocket,
     token: str = "",
-    since: int | None = None,
+    since: Annotated[int | None, Query(ge=0, le=BIGINT_MAX)] = None,
     feed: bool = False,
     order: str | None = None,
 ) -> None:

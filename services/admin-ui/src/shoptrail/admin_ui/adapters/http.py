@@ -7,7 +7,12 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from shoptrail.admin_ui.service_layer.ports import NotFoundError, RefusedError, UpstreamError
+from shoptrail.admin_ui.service_layer.ports import (
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
+    UpstreamError,
+)
 
 
 def service_client(base_url: str, token: SecretStr, timeout: float) -> httpx.AsyncClient:
@@ -34,13 +39,16 @@ def detail_of(response: httpx.Response) -> str:
 async def call(
     client: httpx.AsyncClient, service: str, method: str, path: str, **kwargs: Any
 ) -> httpx.Response:
-    """Send; 2xx is returned, 404 → NotFoundError, 409/422 → RefusedError, else UpstreamError."""
+    """Send; 2xx is returned, 400 → InvalidInputError, 404 → NotFoundError,
+    409/422 → RefusedError, else UpstreamError."""
     try:
         response = await client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         raise UpstreamError(service, f"not answering ({type(exc).__name__})") from exc
     if response.is_success:
         return response
+    if response.status_code == 400:
+        raise InvalidInputError(detail_of(response))
     if response.status_code == 404:
         raise NotFoundError(detail_of(response))
     if response.status_code in (409, 422):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from shoptrail.admin_ui.auth.sessions import UserDep
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
@@ -21,11 +22,14 @@ from shoptrail.admin_ui.entrypoints.web import (
 )
 from shoptrail.admin_ui.service_layer import actions
 from shoptrail.admin_ui.service_layer.ports import ActionOutcome, RefusedError
+from shoptrail.kit.inputs import BIGINT_MAX
 
 router = APIRouter(prefix="/admin/activity", tags=["activity"])
 PAGE_SIZE = 50
 NoteField = Annotated[str, Form(max_length=2000)]
 NextField = Annotated[str, Form(max_length=2000)]
+EntryId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
 def feed_query(request: Request) -> FeedQuery:
@@ -58,7 +62,7 @@ async def rows(
     request: Request,
     services: ServicesDep,
     _: UserDep,
-    ids: Annotated[list[int], Query(alias="id", max_length=PAGE_SIZE)] = [],  # noqa: B006
+    ids: Annotated[list[RowId], Query(alias="id", max_length=PAGE_SIZE)] = [],  # noqa: B006
 ) -> HTMLResponse:
     """Rendered rows: the given entries, else the first page for the filters (for live updates)."""
     if ids:
@@ -94,7 +98,7 @@ async def _row_response(
 @router.post("/entries/{entry_id}/resolve")
 async def resolve(
     request: Request,
-    entry_id: int,
+    entry_id: EntryId,
     services: ServicesDep,
     _: UserDep,
     note: NoteField = "",
@@ -106,7 +110,7 @@ async def resolve(
 @router.post("/entries/{entry_id}/dismiss")
 async def dismiss(
     request: Request,
-    entry_id: int,
+    entry_id: EntryId,
     services: ServicesDep,
     _: UserDep,
     note: NoteField = "",
@@ -128,7 +132,7 @@ async def _resolve(
 
 @router.post("/entries/{entry_id}/retry-submission")
 async def retry_submission(
-    request: Request, entry_id: int, services: ServicesDep, _: UserDep, next: NextField = ""
+    request: Request, entry_id: EntryId, services: ServicesDep, _: UserDep, next: NextField = ""
 ) -> Response:
     outcome: ActionOutcome = await actions.retry_submission(
         entry_id, activity=services.activity, fulfilment=services.fulfilment
@@ -138,7 +142,7 @@ async def retry_submission(
 
 @router.post("/entries/{entry_id}/retry-sync")
 async def retry_sync(
-    request: Request, entry_id: int, services: ServicesDep, _: UserDep, next: NextField = ""
+    request: Request, entry_id: EntryId, services: ServicesDep, _: UserDep, next: NextField = ""
 ) -> Response:
     outcome = await actions.retry_sync(
         entry_id, activity=services.activity, fulfilment=services.fulfilment

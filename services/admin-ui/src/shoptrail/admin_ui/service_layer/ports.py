@@ -19,6 +19,11 @@ class UpstreamError(Exception):
         self.detail = detail
 
 
+class InvalidInputError(Exception):
+    """The service refused what the admin passed on from the browser (a 400): the
+    request was malformed (a cursor not ours, text a store cannot hold)."""
+
+
 class NotFoundError(Exception):
     """The thing asked for does not exist (a 404 from the service)."""
 
