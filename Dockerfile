@@ -48,4 +48,8 @@ USER shoptrail
 # Every service binds 127.0.0.1 by default; in a container it must listen on all interfaces.
 ENV INGEST_HOST=0.0.0.0 ACTIVITY_HOST=0.0.0.0 FULFILMENT_HOST=0.0.0.0 \
     NOTIFIER_HOST=0.0.0.0 ADMIN_UI_HOST=0.0.0.0
+# The image is for production unless told otherwise: dev defaults and weak secrets are
+# refused at start-up. The demo chooses dev explicitly (SHOPTRAIL_ENVIRONMENT=dev in compose).
+ENV INGEST_ENVIRONMENT=prod ACTIVITY_ENVIRONMENT=prod FULFILMENT_ENVIRONMENT=prod \
+    NOTIFIER_ENVIRONMENT=prod ADMIN_UI_ENVIRONMENT=prod
 CMD ["shoptrail-activity", "--help"]

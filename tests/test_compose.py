@@ -234,3 +234,29 @@ class TestSettingsAreOnesTheServicesRead:
         for process in launcher:
             for key in process["env"]:
                 assert self._known(key), f"{process['name']}: {key} is read by no service"
+
+
+class TestProductionIsTheDefault:
+    """A deployment that forgets `*_ENVIRONMENT` starts as prod (weak secrets refused), not dev."""
+
+    def test_the_image_says_prod_for_every_service(self) -> None:
+        dockerfile = (REPO / "Dockerfile").read_text()
+        for prefix in SETTINGS:
+            assert re.search(rf"\b{prefix}ENVIRONMENT=prod\b", dockerfile), prefix
+
+    def test_compose_means_prod_unless_told_dev(self, services: dict[str, dict[str, Any]]) -> None:
+        seen = set()
+        for service in services.values():
+            for key, value in service.get("environment", {}).items():
+                if key.endswith("_ENVIRONMENT"):
+                    assert _interpolated(str(value)) == "prod", key
+                    seen.add(key)
+        assert seen == {f"{prefix}ENVIRONMENT" for prefix in SETTINGS}
+
+    def test_the_launcher_chooses_dev_explicitly(self, launcher: list[dict[str, Any]]) -> None:
+        for process in launcher:
+            if any(key.startswith(tuple(SETTINGS)) for key in process["env"]):
+                assert any(
+                    key.endswith("_ENVIRONMENT") and value == "dev"
+                    for key, value in process["env"].items()
+                ), process["name"]

@@ -9,8 +9,26 @@ from shoptrail.admin_ui.auth.accounts import authenticate
 from shoptrail.admin_ui.auth.csrf import new_token, tokens_match
 from shoptrail.admin_ui.auth.passwords import hash_password, verify_password
 from shoptrail.admin_ui.auth.sessions import safe_next
+from shoptrail.admin_ui.auth.strength import password_problem
 from shoptrail.admin_ui.config import DEV_PASSWORD, Settings, parse_accounts
 from shoptrail.admin_ui.entrypoints.cli import main
+
+
+def strong(tag: str) -> str:
+    """A signing-grade secret (as `secrets.token_urlsafe(32)` makes), distinct per tag."""
+    return f"{tag}-q3Zr8Wm1aYtK7vP0sLx4Nd2Bf9Hc6Jg5Ue_Ro8TyIk"
+
+
+def prod_settings(admins: str) -> Settings:
+    return Settings(
+        environment="prod",
+        session_secret=SecretStr(strong("s")),
+        activity_token=SecretStr(strong("a")),
+        fulfilment_token=SecretStr(strong("f")),
+        notifier_token=SecretStr(strong("n")),
+        service_token=SecretStr(strong("t")),
+        admins=admins,
+    )
 
 
 class TestPasswords:
@@ -52,22 +70,22 @@ class TestAccounts:
         with pytest.raises(ValidationError, match="dev placeholder password"):
             Settings(
                 environment="prod",
-                session_secret=SecretStr("s" * 40),
-                activity_token=SecretStr("a" * 40),
-                fulfilment_token=SecretStr("f" * 40),
-                notifier_token=SecretStr("n" * 40),
-                service_token=SecretStr("t" * 40),
+                session_secret=SecretStr(strong("s")),
+                activity_token=SecretStr(strong("a")),
+                fulfilment_token=SecretStr(strong("f")),
+                notifier_token=SecretStr(strong("n")),
+                service_token=SecretStr(strong("t")),
                 admins=f"{real},admin:{hash_password(DEV_PASSWORD)}",
             )
 
     def test_prod_starts_with_real_secrets(self) -> None:
         settings = Settings(
             environment="prod",
-            session_secret=SecretStr("s" * 40),
-            activity_token=SecretStr("a" * 40),
-            fulfilment_token=SecretStr("f" * 40),
-            notifier_token=SecretStr("n" * 40),
-            service_token=SecretStr("t" * 40),
+            session_secret=SecretStr(strong("s")),
+            activity_token=SecretStr(strong("a")),
+            fulfilment_token=SecretStr(strong("f")),
+            notifier_token=SecretStr(strong("n")),
+            service_token=SecretStr(strong("t")),
             admins=f"owner:{hash_password('a real long password')}",
         )
         assert settings.cookies_secure
@@ -120,3 +138,43 @@ def test_hash_password_cli_prints_a_pasteable_account(
     (account,) = parse_accounts(capsys.readouterr().out.strip())
     assert account.username == "alice"
     assert authenticate([account], "alice", "a long enough password") == "alice"
+
+
+class TestWeakAdminPasswords:
+    @pytest.mark.parametrize(
+        "password",
+        ["password", "Password123", "admin123", "shoptrail"],
+    )
+    def test_prod_refuses_a_hash_of_a_common_password(self, password: str) -> None:
+        weak = f"owner:{hash_password(password.lower())}"
+        with pytest.raises(ValidationError, match="most common passwords: \\['owner'\\]"):
+            prod_settings(weak)
+
+    @pytest.mark.parametrize(
+        ("password", "why"),
+        [
+            ("password", "at least 12"),
+            ("password1234", "most common"),
+            ("PASSWORD1234", "most common"),
+            ("aaaaaaaaaaaaaaaa", "different characters"),
+            ("my name is alice!", "user name"),
+            ("abcdefghijklmn", "run of keys"),
+            ("3456789012345", "run of keys"),
+        ],
+    )
+    def test_hash_password_refuses_a_weak_password(
+        self,
+        password: str,
+        why: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        import io
+
+        assert why in (password_problem(password, username="alice") or "")
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        with pytest.raises(SystemExit) as done:
+            main(["hash-password", "alice"])
+        assert done.value.code == 1
+        captured = capsys.readouterr()
+        assert why in captured.err and captured.out == ""

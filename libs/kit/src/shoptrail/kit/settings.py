@@ -1,7 +1,18 @@
-"""The settings rules every service follows: dev defaults are refused in production."""
+"""The settings rules every service follows: dev defaults and weak secrets are refused in prod.
+
+In production (`*_ENVIRONMENT=prod`, the Docker image's default) every secret
+must be set (not empty), hold no dev placeholder in any case, and be at least
+`MIN_SECRET_CHARS` long; a *signing* secret, one we choose ourselves (service
+tokens, session, WebSocket and unsubscribe signing keys, the Printify webhook
+secret), must carry at least `MIN_SIGNING_BITS` of entropy, as
+`python -c 'import secrets; print(secrets.token_urlsafe(32))'` makes.
+Secrets a provider issues (Stripe's keys, API tokens) are theirs to size.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -10,13 +21,69 @@ from pydantic_settings import BaseSettings, NoDecode
 PLACEHOLDER_MARK = "dev-only"
 """Default secrets contain this mark; they work in dev and test, never in prod."""
 
+MIN_SECRET_CHARS = 16
+"""Shortest secret of any kind accepted in prod."""
+
+MIN_SIGNING_BITS = 256
+"""Entropy a signing secret must carry in prod (32 random bytes)."""
+
+MIN_DISTINCT_CHARS = 12
+"""A long secret of few distinct characters (`aaaa…`, `abab…`) is not random."""
+
+
+class Signing:
+    """Marks a secret we choose and sign with: `Annotated[SecretStr, Signing()]`."""
+
+    def __repr__(self) -> str:
+        return "Signing()"
+
+
+SigningSecret = Annotated[SecretStr, Signing()]
+
+
+def estimated_bits(secret: str) -> float:
+    """Entropy of `secret` were each character drawn at random from the classes it uses.
+
+    An upper estimate (a word is far weaker than its letters say), good enough
+    to refuse what is plainly too short or too repetitive.
+    """
+    pool = sum(
+        size
+        for present, size in (
+            (any(c.islower() for c in secret), 26),
+            (any(c.isupper() for c in secret), 26),
+            (any(c.isdigit() for c in secret), 10),
+            (any(not c.isalnum() for c in secret), 33),
+        )
+        if present
+    )
+    return len(secret) * math.log2(pool) if pool else 0.0
+
+
+def secret_problem(value: str, *, signing: bool) -> str | None:
+    """Why `value` is no production secret, or None."""
+    if not value.strip():
+        return "is empty"
+    if PLACEHOLDER_MARK in value.lower():
+        return "is a dev placeholder"
+    if len(value) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if signing and (
+        estimated_bits(value) < MIN_SIGNING_BITS or len(set(value)) < MIN_DISTINCT_CHARS
+    ):
+        return (
+            f"holds less than {MIN_SIGNING_BITS // 8} bytes of entropy (make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return None
+
 
 class ServiceSettings(BaseSettings):
     """Base for each service's `Settings` (which adds its own `env_prefix` and fields)."""
 
     environment: Literal["dev", "test", "prod"] = "dev"
     kafka_bootstrap: str = "127.0.0.1:9092"
-    service_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    service_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     log_level: str = "INFO"
     rehearse_failures_for: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
@@ -35,26 +102,26 @@ class ServiceSettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets_outside_dev(self) -> Self:
-        if self.environment == "prod" and self.rehearse_failures_for:
+    def _strong_secrets_in_prod(self) -> Self:
+        if self.environment != "prod":
+            return self
+        if self.rehearse_failures_for:
             raise ValueError("rehearse_failures_for is for dev and test, never prod")
-        if self.environment == "prod":
-            offending = [
-                name
-                for name, value in self
-                if isinstance(value, SecretStr) and PLACEHOLDER_MARK in value.get_secret_value()
-            ]
-            offending += [
-                name
-                for name, value in self
-                if isinstance(value, tuple | list)
-                and any(
-                    isinstance(v, SecretStr) and PLACEHOLDER_MARK in v.get_secret_value()
-                    for v in value
-                )
-            ]
-            if offending:
-                raise ValueError(
-                    f"placeholder secrets are not allowed in prod: {', '.join(sorted(offending))}"
-                )
+        problems = [
+            f"{name} {problem}"
+            for name, value, signing in self._secrets()
+            if (problem := secret_problem(value, signing=signing))
+        ]
+        if problems:
+            raise ValueError("weak secrets are not allowed in prod: " + "; ".join(problems))
         return self
+
+    def _secrets(self) -> Iterator[tuple[str, str, bool]]:
+        """(setting name, secret value, is it a signing secret) of every secret setting."""
+        for name, field in type(self).model_fields.items():
+            signing = any(isinstance(m, Signing) for m in field.metadata)
+            value = getattr(self, name)
+            values = value if isinstance(value, tuple | list) else (value,)
+            for item in values:
+                if isinstance(item, SecretStr):
+                    yield name, item.get_secret_value(), signing

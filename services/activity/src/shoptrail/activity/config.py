@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from shoptrail.events.topics import EVENT_TOPIC_PATTERN
 from shoptrail.kit.runtime import DEFAULT_GEN0_THRESHOLD
-from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
 
 
 class Settings(ServiceSettings):
@@ -58,7 +58,7 @@ class Settings(ServiceSettings):
     retention_days: int = Field(default=90, ge=1)
     prune_hour_utc: int = Field(default=3, ge=0, le=23)
 
-    ws_token_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-ws-token-secret")
+    ws_token_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-ws-token-secret")
     ws_token_ttl_seconds: int = Field(default=300, ge=1)
     ws_allowed_origins: str = Field(
         default="http://127.0.0.1:8000,http://localhost:8000",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
 
 DEV_PASSWORD = f"{PLACEHOLDER_MARK}-password"
 """The dev account's password (user `admin`): fine on a laptop, refused in prod."""
@@ -64,7 +64,7 @@ class Settings(ServiceSettings):
     admins: Annotated[tuple[AdminAccount, ...], NoDecode, Field(min_length=1)] = (
         AdminAccount(username="admin", password_hash=SecretStr(DEV_PASSWORD_HASH)),
     )
-    session_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-session-secret")
+    session_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-session-secret")
     session_max_age_s: int = Field(default=8 * 3600, gt=0, description="Idle time before logout.")
     secure_cookies: bool | None = Field(
         default=None, description="Send cookies over HTTPS only (default: only in prod)."
@@ -72,15 +72,15 @@ class Settings(ServiceSettings):
     timezone: str = Field(default="Europe/London", description="The shop owner's clock.")
 
     activity_url: str = "http://127.0.0.1:8002"
-    activity_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    activity_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     activity_ws_origin: str | None = Field(
         default=None,
         description="Where browsers reach the activity WebSocket (default: from activity_url).",
     )
     fulfilment_url: str = "http://127.0.0.1:8003"
-    fulfilment_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    fulfilment_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     notifier_url: str = "http://127.0.0.1:8004"
-    notifier_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    notifier_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     upstream_timeout_s: float = Field(default=5.0, gt=0)
 
     @field_validator("admins", mode="before")
@@ -97,6 +97,7 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _no_dev_account_in_prod(self) -> Self:
         from shoptrail.admin_ui.auth.passwords import verify_password
+        from shoptrail.admin_ui.auth.strength import WORST
 
         if self.environment == "prod":
             dev = [
@@ -104,6 +105,16 @@ class Settings(ServiceSettings):
             ]
             if dev:
                 raise ValueError(f"the dev placeholder password is not allowed in prod: {dev}")
+            weak = [
+                a.username
+                for a in self.admins
+                if any(verify_password(a.password_hash, common) for common in WORST)
+            ]
+            if weak:
+                raise ValueError(
+                    f"these admins have one of the most common passwords: {weak} "
+                    "(make a new hash with `shoptrail-admin-ui hash-password`)"
+                )
         return self
 
     @property

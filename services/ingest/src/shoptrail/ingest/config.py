@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shoptrail.events import topics
-from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
 
 SecretList = Annotated[tuple[SecretStr, ...], NoDecode, Field(min_length=1)]
 
@@ -36,7 +36,7 @@ class Settings(ServiceSettings):
         default=30, description="How far in the future a signature timestamp may be."
     )
 
-    printify_webhook_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-printify")
+    printify_webhook_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-printify")
     printful_webhook_secret_key: SecretStr = Field(
         default=SecretStr(f"{PLACEHOLDER_MARK}-printful"),
         description="The hex `secret_key` Printful returns when the v2 webhook is set up.",

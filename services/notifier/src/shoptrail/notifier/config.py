@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shoptrail.events import topics
-from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
+from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
 
@@ -73,7 +73,7 @@ class Settings(ServiceSettings):
 
     recovery_delay: timedelta = timedelta(hours=1)
     cart_retention: timedelta = timedelta(days=30)
-    unsubscribe_secret: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-unsubscribe-secret")
+    unsubscribe_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-unsubscribe-secret")
 
     worker_port: int = Field(
         default=8014, ge=0, le=65535, description="The worker's /healthz, /readyz, /metrics."

@@ -10,11 +10,10 @@ import uvicorn
 
 import shoptrail.admin_ui
 from shoptrail.admin_ui.auth.passwords import hash_password
+from shoptrail.admin_ui.auth.strength import password_problem
 from shoptrail.admin_ui.bootstrap import create_app
 from shoptrail.admin_ui.config import Settings
 from shoptrail.kit.logging import configure_logging
-
-MIN_PASSWORD = 12
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,8 +55,9 @@ def _hash_password(username: str | None) -> int:
             return 1
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if len(password) < MIN_PASSWORD:
-        print(f"Use at least {MIN_PASSWORD} characters.", file=sys.stderr)
+    problem = password_problem(password, username=username)
+    if problem:
+        print(f"Too weak: {problem}.", file=sys.stderr)
         return 1
     hashed = hash_password(password)
     print(f"{username}:{hashed}" if username else hashed)
