@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shoptrail.testing.proxy import TcpProxy
+from shoptrail.testing.proxy import TcpProxy, proxied_url
 
 WAIT = 10.0  # generous: the machine is shared
 
@@ -87,3 +87,14 @@ async def test_a_black_hole_holds_new_connections_silently_until_restored(
     assert await _closed_by_peer(reader)
     writer.close()
     assert await _echoes(proxy)
+
+
+async def test_proxied_url_keeps_credentials_path_and_query() -> None:
+    url = "postgresql+asyncpg://shop:p%40ss@127.0.0.1:5433/shoptrail?ssl=disable"
+    async with proxied_url(url) as (proxy, through):
+        assert proxy.target == ("127.0.0.1", 5433)
+        assert through == (
+            f"postgresql+asyncpg://shop:p%40ss@127.0.0.1:{proxy.port}/shoptrail?ssl=disable"
+        )
+    async with proxied_url("postgresql://localhost:6000/db") as (proxy, through):
+        assert through == f"postgresql://127.0.0.1:{proxy.port}/db"

@@ -81,7 +81,18 @@ class TestCsrf:
         assert (await client.http.post(path, headers={"X-CSRF-Token": "forged"})).status_code == 403
         cross_site = await client.post(path, headers={"Sec-Fetch-Site": "cross-site"})
         assert cross_site.status_code == 403
+        # The right token from another site (or a sandboxed frame) is refused too.
+        for origin in ("http://evil.example", "null", str(client.http.base_url).rstrip("/") + "1"):
+            elsewhere = await client.post(path, headers={"Origin": origin})
+            assert elsewhere.status_code == 403, origin
         assert (await activity.api("GET", f"/api/entries/{entry_id}"))["needs_attention"]
+        same_site = await client.post(
+            path, headers={"Origin": str(client.http.base_url).rstrip("/")}
+        )
+        assert same_site.status_code == 303
+        assert not (await activity.api("GET", f"/api/entries/{entry_id}"))["needs_attention"]
+        (entry_id,) = await activity.log(story.at(1, story.sync_failed()))
+        path = f"/admin/activity/entries/{entry_id}/resolve"
 
         accepted = await client.http.post(path, headers={"X-CSRF-Token": client.csrf})
         assert accepted.status_code == 303

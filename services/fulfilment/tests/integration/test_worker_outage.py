@@ -13,12 +13,8 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.engine import make_url
 
 from shoptrail.events import new_event
 from shoptrail.events.ingest import OrderCreated
@@ -28,7 +24,8 @@ from shoptrail.fulfilment.devtools.fake_provider import FakeProvider
 from shoptrail.fulfilment.devtools.harness import TopicReader, settings_env
 from shoptrail.fulfilment.service_layer.submission import record_order
 from shoptrail.testing import free_port, listening
-from shoptrail.testing.proxy import TcpProxy
+from shoptrail.testing.doors import HealthDoor
+from shoptrail.testing.proxy import TcpProxy, proxied_url
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -36,48 +33,12 @@ WORKER = "outage-worker"
 COMPONENT = f"worker:{WORKER}"
 
 
-class Door:
-    """The worker's /readyz and /metrics, polled until they say what a test waits for."""
-
-    def __init__(self, port: int) -> None:
-        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
-
-    async def readiness(self) -> tuple[int, dict[str, Any]]:
-        response = await self.http.get("/readyz")
-        return response.status_code, response.json()
-
-    async def restarts(self) -> float:
-        text = (await self.http.get("/metrics")).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "shoptrail_restarted_total"
-                    and sample.labels["component"] == COMPONENT
-                ):
-                    return sample.value
-        return 0.0
-
-    async def wait_for(self, check: Any, timeout: float) -> dict[str, Any]:
-        """Poll /readyz until `check(status, body)`; the body that satisfied it."""
-        async with asyncio.timeout(timeout):
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    status, body = await self.readiness()
-                    if check(status, body):
-                        return body
-                await asyncio.sleep(0.2)
-
-
 @contextlib.asynccontextmanager
 async def proxied(settings: Settings) -> AsyncIterator[tuple[TcpProxy, Settings]]:
     """A proxy in front of the test's database, and settings that reach it only through it."""
-    url = make_url(settings.database_url)
-    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        yield (
-            proxy,
-            settings.model_copy(update={"database_url": through, "worker_db_timeout_s": 2.0}),
-        )
+    async with proxied_url(settings.database_url) as (proxy, through):
+        update = {"database_url": through, "worker_db_timeout_s": 2.0}
+        yield proxy, settings.model_copy(update=update)
 
 
 @pytest.mark.timeout(300)
@@ -85,7 +46,7 @@ async def test_the_worker_restarts_itself_after_a_database_outage_and_runs_jobs_
     settings: Settings, fake: FakeProvider, read_topic: TopicReader
 ) -> None:
     port = free_port()
-    door = Door(port)
+    door = HealthDoor(port, component=COMPONENT)
     async with proxied(settings) as (proxy, through_proxy):
         worker = asyncio.create_task(run_worker(through_proxy, name=WORKER, port=port))
         try:
@@ -127,14 +88,14 @@ async def test_the_worker_restarts_itself_after_a_database_outage_and_runs_jobs_
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(worker, 60)
-            await door.http.aclose()
+            await door.aclose()
     assert worker.cancelled()  # it ended because it was told to, and promptly
 
 
 @pytest.mark.timeout(180)
 async def test_sigterm_stops_the_worker_process_gracefully(settings: Settings) -> None:
     port = free_port()
-    door = Door(port)
+    door = HealthDoor(port, component=COMPONENT)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -173,4 +134,4 @@ async def test_sigterm_stops_the_worker_process_gracefully(settings: Settings) -
         if process.returncode is None:
             process.kill()
             await process.wait()
-        await door.http.aclose()
+        await door.aclose()

@@ -17,11 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from shoptrail.events import new_event
 from shoptrail.events.ingest import OrderCreated
@@ -36,7 +33,8 @@ from shoptrail.notifier.bootstrap import (
 from shoptrail.notifier.config import Settings
 from shoptrail.notifier.service_layer.orders import on_order_created
 from shoptrail.testing import free_port, listening
-from shoptrail.testing.proxy import TcpProxy
+from shoptrail.testing.doors import HealthDoor
+from shoptrail.testing.proxy import TcpProxy, proxied_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -44,48 +42,12 @@ COMPONENT = "worker:notifier-worker"
 NotifierFactory = Callable[..., Awaitable[Notifier]]
 
 
-class Door:
-    """The worker's /readyz and /metrics, polled until they say what a test waits for."""
-
-    def __init__(self, port: int) -> None:
-        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
-
-    async def readiness(self) -> tuple[int, dict[str, Any]]:
-        response = await self.http.get("/readyz")
-        return response.status_code, response.json()
-
-    async def restarts(self) -> float:
-        text = (await self.http.get("/metrics")).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if (
-                    sample.name == "shoptrail_restarted_total"
-                    and sample.labels["component"] == COMPONENT
-                ):
-                    return sample.value
-        return 0.0
-
-    async def wait_for(self, check: Any, timeout: float) -> dict[str, Any]:
-        """Poll /readyz until `check(status, body)`; the body that satisfied it."""
-        async with asyncio.timeout(timeout):
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    status, body = await self.readiness()
-                    if check(status, body):
-                        return body
-                await asyncio.sleep(0.2)
-
-
 @contextlib.asynccontextmanager
 async def proxied(settings: Settings) -> AsyncIterator[tuple[TcpProxy, Settings]]:
     """A proxy in front of the test's database, and settings that reach it only through it."""
-    url = make_url(settings.database_url)
-    async with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        yield (
-            proxy,
-            settings.model_copy(update={"database_url": through, "worker_db_timeout_s": 2.0}),
-        )
+    async with proxied_url(settings.database_url) as (proxy, through):
+        update = {"database_url": through, "worker_db_timeout_s": 2.0}
+        yield proxy, settings.model_copy(update=update)
 
 
 async def _an_order_is_placed(notifier: Notifier, clock: ManualClock, order_id: str) -> None:
@@ -111,7 +73,7 @@ async def test_the_worker_restarts_itself_after_a_database_outage_and_sends_agai
 ) -> None:
     direct = await make_notifier()  # migrated, the shop's sender set; reaches the database
     port = free_port()
-    door = Door(port)
+    door = HealthDoor(port, component=COMPONENT)
     async with proxied(direct.settings) as (proxy, through_proxy):
         worker = asyncio.create_task(run_worker(through_proxy, concurrency=2, port=port))
         try:
@@ -141,7 +103,7 @@ async def test_the_worker_restarts_itself_after_a_database_outage_and_sends_agai
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(worker, 60)
-            await door.http.aclose()
+            await door.aclose()
     assert worker.cancelled()  # it ended because it was told to, and promptly
 
 
@@ -184,7 +146,7 @@ async def test_sigterm_stops_the_worker_process_gracefully(
 ) -> None:
     notifier = await make_notifier()
     port = free_port()
-    door = Door(port)
+    door = HealthDoor(port, component=COMPONENT)
     settings = notifier.settings
     env = {
         "NOTIFIER_ENVIRONMENT": "test",
@@ -219,4 +181,4 @@ async def test_sigterm_stops_the_worker_process_gracefully(
         if process.returncode is None:
             process.kill()
             await process.wait()
-        await door.http.aclose()
+        await door.aclose()

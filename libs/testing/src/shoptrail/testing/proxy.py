@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit
 
 _CHUNK = 65536
 
@@ -105,6 +107,20 @@ class TcpProxy:
                     end.transport.abort()
                     self._writers.discard(end)
             self._tasks.discard(task)
+
+
+@contextlib.asynccontextmanager
+async def proxied_url(url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A proxy in front of the server `url` names, and the same URL through the proxy.
+
+    Credentials, path and query are kept: `postgresql+asyncpg://u:p@db:5432/x`
+    becomes `postgresql+asyncpg://u:p@127.0.0.1:<proxy>/x`.
+    """
+    parts = urlsplit(url)
+    async with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
+        credentials, at, _ = parts.netloc.rpartition("@")
+        netloc = f"{credentials}{at}127.0.0.1:{proxy.port}"
+        yield proxy, parts._replace(netloc=netloc).geturl()
 
 
 async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:

@@ -1,7 +1,9 @@
 """CSRF protection: a synchronizer token kept in the session, checked on every unsafe method.
 
 Forms carry it in a hidden `csrf_token` field; the page's script sends it in the
-`X-CSRF-Token` header. A request the browser marks as cross-site is refused outright.
+`X-CSRF-Token` header. A request the browser marks as cross-site is refused
+outright, and so is one whose `Origin` is not this site's (defence in depth: a
+stolen token is no use from another site).
 """
 
 from __future__ import annotations
@@ -37,12 +39,20 @@ def tokens_match(expected: object, given: object) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
+def this_origin(request: Request) -> str:
+    """`scheme://host[:port]` the browser reached us at (behind a proxy: as it says)."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
 async def csrf_protect(request: Request) -> None:
     """App-wide dependency: POST, PUT, PATCH and DELETE need the session's token."""
     if request.method in SAFE_METHODS:
         return
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site request refused")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != this_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "request from another site refused")
     given = request.headers.get(HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
