@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -61,6 +63,24 @@ class TestLogin:
             assert response.status_code == 401
             assert "Wrong user name or password." in response.text
             assert (await http.get("/admin/activity")).status_code == 303
+
+    async def test_a_refused_login_logs_no_user_name(
+        self, admin: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Owners type passwords into the name field: what was typed stays out of the log."""
+        typed = "my-Password-typed-in-the-name-field"
+        caplog.set_level(logging.DEBUG)
+        async with httpx.AsyncClient(base_url=admin) as http:
+            login = await http.get("/admin/login")
+            token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            response = await http.post(
+                "/admin/login", data={"username": typed, "password": "x", "csrf_token": token}
+            )
+        assert response.status_code == 401
+        assert any(r.getMessage() == "login refused" for r in caplog.records)
+        for record in caplog.records:
+            assert typed not in record.getMessage()
+            assert typed not in str(vars(record))
 
     async def test_logout_ends_the_session(self, client: AdminClient) -> None:
         assert (await client.http.get("/admin/activity")).status_code == 200

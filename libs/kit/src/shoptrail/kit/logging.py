@@ -140,10 +140,38 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+def redact_query(path: str) -> str:
+    """`/ws?token=abc&feed=1` → `/ws?token=…&feed=…`: the names stay, the values go."""
+    base, mark, query = path.partition("?")
+    if not mark:
+        return path
+    names = [part.partition("=")[0] for part in query.split("&") if part]
+    return f"{base}?{'&'.join(f'{name}=…' for name in names)}"
+
+
+class QueryRedaction(logging.Filter):
+    """uvicorn's access and WebSocket lines without query values.
+
+    A query can hold a token (an old client's `?token=`), an email searched
+    for (`?q=`) or a cursor; none of it belongs in a log that is kept and
+    shipped. The path and the parameter names stay for debugging.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn") and isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query(arg) if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Route the root logger to stderr as JSON lines, libraries' repeats collapsed."""
+    """Route the root logger to stderr as JSON lines, libraries' repeats collapsed,
+    query values left out of access lines."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(QueryRedaction())
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

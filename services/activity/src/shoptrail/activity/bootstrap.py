@@ -28,7 +28,7 @@ from shoptrail.activity.realtime.hub import Hub
 from shoptrail.events.health import Health
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
-from shoptrail.kit.auth import service_token_guard
+from shoptrail.kit.auth import guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 
@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=INPUT_RESPONSES,
     )
     app.add_middleware(StorableInput)
+    guard_operations(app, environment=settings.environment, token=settings.service_token)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)

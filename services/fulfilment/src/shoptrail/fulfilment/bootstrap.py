@@ -33,7 +33,7 @@ from shoptrail.fulfilment.entrypoints.api import build_router
 from shoptrail.fulfilment.entrypoints.consumers import register_consumers
 from shoptrail.fulfilment.entrypoints.tasks import build_job_app
 from shoptrail.fulfilment.service_layer.ports import Provider
-from shoptrail.kit.auth import service_token_guard
+from shoptrail.kit.auth import guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
@@ -150,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses=INPUT_RESPONSES,
     )
     app.add_middleware(StorableInput)
+    guard_operations(app, environment=settings.environment, token=settings.service_token)
     app.state.settings = settings
 
     def components() -> list[Health]:
@@ -217,6 +218,7 @@ async def run_worker(
         checks={"database": services.database_answers},
         components=lambda: services.components,
     )
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
     door_port = settings.worker_port if port is None else port
     try:
         async with serving(door, host=settings.host, port=door_port), relaying(services):

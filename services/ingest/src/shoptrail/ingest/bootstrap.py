@@ -17,6 +17,7 @@ from shoptrail.ingest.adapters.stripe_api import StripeSdkApi
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.entrypoints import operations, webhooks
 from shoptrail.ingest.runtime import Runtime
+from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Webhook bodies are cleaned, not refused (see domain/cleaning.py).
     app.add_middleware(StorableInput, check_bodies=False)
+    guard_operations(app, environment=settings.environment, token=settings.service_token)
     app.state.settings = settings
     app.state.runtime = Runtime(
         settings=settings, sink=sink, stripe=stripe, kafka_ready=kafka_ready

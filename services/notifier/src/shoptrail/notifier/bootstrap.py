@@ -23,6 +23,7 @@ from shoptrail.events.outbox import OutboxRelay
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit import workers
+from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.notifier.adapters.clock import SystemClock
@@ -196,6 +197,7 @@ def create_app(
         responses=INPUT_RESPONSES,
     )
     app.add_middleware(StorableInput)
+    guard_operations(app, environment=settings.environment, token=settings.service_token)
     app.state.notifier = service
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
@@ -272,6 +274,7 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         checks={"database": notifier.database_answers},
         components=lambda: notifier.components,
     )
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
     door_port = settings.worker_port if port is None else port
     try:
         async with workers.serving(door, host=settings.host, port=door_port):
