@@ -111,8 +111,15 @@ async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
         remaining = {tp for tp in assigned if ends[tp] > 0}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            if not batch:
+                # Nothing fetched in a second: a freshly created topic's leader may not have
+                # been known when we asked. Ask again rather than wait on stale metadata.
+                await consumer._client.force_metadata_update()
             for tp, records in batch.items():
                 letters.extend(_letter(r) for r in records if r.offset < ends[tp])
+            # Every partition, not just those that returned records: a fetch can move the
+            # position past the end without a record to show (control or aborted batches).
+            for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         return sorted(letters, key=lambda d: (d.partition, d.offset))
@@ -231,7 +238,26 @@ def main(argv: list[str] | None = None) -> int:
     again.add_argument(
         "--value-file", type=Path, help="the fixed body (default: the dead letter as it is)"
     )
-    return asyncio.run(run(parser.parse_args(argv)))
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="give up (exit 2) if Kafka has not answered everything within this many seconds",
+    )
+    args = parser.parse_args(argv)
+    return asyncio.run(_bounded(args))
+
+
+async def _bounded(args: argparse.Namespace) -> int:
+    try:
+        async with asyncio.timeout(args.timeout):
+            return await run(args)
+    except TimeoutError:
+        print(
+            f"dlq: Kafka at {args.bootstrap} did not answer within {args.timeout:g} s",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -32,16 +33,18 @@ DLQ_TOOL = Path(__file__).resolve().parents[1] / "deploy" / "dlq.py"
 
 async def dlq(bootstrap: str, *args: str) -> tuple[int, str, str]:
     """Run the tool as an operator would; (exit code, stdout, stderr)."""
+    # The tool bounds itself (--timeout) and says so; the test's own bound is only a backstop.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(DLQ_TOOL), "--bootstrap", bootstrap, *args,
+        sys.executable, "-X", "faulthandler", str(DLQ_TOOL),
+        "--bootstrap", bootstrap, "--timeout", "90", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        out, err = await asyncio.wait_for(process.communicate(), 60)
+        out, err = await asyncio.wait_for(process.communicate(), 150)
     except TimeoutError:
-        process.kill()
+        process.send_signal(signal.SIGABRT)  # faulthandler prints where it is stuck
         out, err = await process.communicate()
-        pytest.fail(f"dlq {' '.join(args)} did not finish in 60 s:\n{err.decode()[-3000:]}")
+        pytest.fail(f"dlq {' '.join(args)} did not finish in 150 s:\n{err.decode()[-5000:]}")
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
