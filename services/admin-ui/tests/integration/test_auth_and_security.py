@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx
 import pytest
 
 from shoptrail.admin_ui.config import DEV_PASSWORD
-from shoptrail.admin_ui.devtools.harness import ActivityHandle, AdminClient, Story
+from shoptrail.admin_ui.devtools.harness import ActivityHandle, AdminClient, ServeAdmin, Story
 
 pytestmark = pytest.mark.postgres
 
@@ -135,3 +136,44 @@ async def test_security_headers(client: AdminClient, activity: ActivityHandle) -
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
     assert "<script>" not in response.text  # no inline script anywhere on the page
+
+
+class TestLoginThrottling:
+    async def test_hammering_logins_gets_429s_and_the_owner_still_gets_in(
+        self, serve_admin: ServeAdmin, activity: ActivityHandle
+    ) -> None:
+        """200 wrong passwords, 8 at a time (the probe): most are refused before any verify."""
+        admin = await serve_admin(
+            activity, login_max_user_delay_s=2.0, login_max_address_delay_s=2.0
+        )
+        async with httpx.AsyncClient(base_url=admin, timeout=60) as http:
+            login = await http.get("/admin/login")
+            token = login.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            limit = asyncio.Semaphore(8)
+
+            async def guess(n: int) -> httpx.Response:
+                async with limit:
+                    return await http.post(
+                        "/admin/login",
+                        data={"username": "admin", "password": f"guess-{n}", "csrf_token": token},
+                    )
+
+            answers = await asyncio.gather(*(guess(n) for n in range(200)))
+            statuses = [a.status_code for a in answers]
+            assert set(statuses) <= {401, 429}
+            assert statuses.count(401) <= 5 + 8  # the free tries, plus those already in flight
+            throttled = next(a for a in answers if a.status_code == 429)
+            assert int(throttled.headers["Retry-After"]) >= 1
+            assert "Too many tries. Try again in" in throttled.text
+
+            # The owner's right password works once the (capped) wait is over.
+            async with asyncio.timeout(60):
+                while True:
+                    response = await http.post(
+                        "/admin/login",
+                        data={"username": "admin", "password": DEV_PASSWORD, "csrf_token": token},
+                    )
+                    if response.status_code == 303:
+                        break
+                    assert response.status_code == 429
+                    await asyncio.sleep(int(response.headers["Retry-After"]))

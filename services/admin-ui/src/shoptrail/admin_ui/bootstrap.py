@@ -22,6 +22,7 @@ from shoptrail.admin_ui.adapters.http import service_client
 from shoptrail.admin_ui.adapters.notifier import NotifierClient
 from shoptrail.admin_ui.auth.csrf import csrf_protect
 from shoptrail.admin_ui.auth.sessions import LoginRequiredError
+from shoptrail.admin_ui.auth.throttle import LoginThrottle
 from shoptrail.admin_ui.config import Settings
 from shoptrail.admin_ui.entrypoints import auth_routes, feed, live, orders, settings_page
 from shoptrail.admin_ui.entrypoints.security import SecurityHeaders
@@ -78,6 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = build_templates(settings)
+    app.state.login_throttle = LoginThrottle(
+        free_tries=settings.login_free_tries,
+        max_user_delay_s=settings.login_max_user_delay_s,
+        max_address_delay_s=settings.login_max_address_delay_s,
+    )
 
     async def refused_input(scope: Scope, refused: RefusedInputError) -> Response:
         return _page(Request(scope), refused.status, "Not a valid request", refused.detail)

@@ -70,6 +70,15 @@ class Settings(ServiceSettings):
         default=None, description="Send cookies over HTTPS only (default: only in prod)."
     )
     timezone: str = Field(default="Europe/London", description="The shop owner's clock.")
+    login_free_tries: int = Field(
+        default=5, ge=1, description="Wrong passwords per name or address before waits begin."
+    )
+    login_max_user_delay_s: float = Field(
+        default=30.0, gt=0, description="Longest wait a user name can be made to impose."
+    )
+    login_max_address_delay_s: float = Field(
+        default=900.0, gt=0, description="Longest wait imposed on one client address."
+    )
 
     activity_url: str = "http://127.0.0.1:8002"
     activity_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")

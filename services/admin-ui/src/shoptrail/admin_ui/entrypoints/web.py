@@ -90,7 +90,13 @@ def render_fragment(request: Request, name: str, **context: Any) -> str:
 
 
 async def render_page(
-    request: Request, name: str, *, status_code: int = 200, live: str = "badge", **context: Any
+    request: Request,
+    name: str,
+    *,
+    status_code: int = 200,
+    live: str = "badge",
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     """A full page: the nav (with the live badge), notices, CSRF token, then the template."""
     user = current_user(request)
@@ -107,7 +113,7 @@ async def render_page(
         path=request.url.path,
         **context,
     )
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def wants_fragment(request: Request) -> bool:
