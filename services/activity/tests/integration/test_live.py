@@ -135,10 +135,20 @@ class Live:
             pytest.fail(f"not seen within {timeout}s; received: {self.messages}")
 
 
+def auth(token: str) -> str:
+    return json.dumps({"type": "auth", "token": token})
+
+
 @contextlib.asynccontextmanager
-async def live(replica: Replica, query: str = "", token: str | None = None) -> AsyncIterator[Live]:
-    url = f"{replica.ws}?token={token or live_token()}{query}"
+async def live(
+    replica: Replica, query: str = "", token: str | None = None, *, in_url: bool = False
+) -> AsyncIterator[Live]:
+    """A socket as the admin's page opens it: the token in the first message, not the URL."""
+    token = token or live_token()
+    url = f"{replica.ws}?token={token}{query}" if in_url else f"{replica.ws}?{query.lstrip('&')}"
     async with connect(url, origin=ORIGIN) as conn:  # type: ignore[arg-type]
+        if not in_url:
+            await conn.send(auth(token))
         client = Live(conn)
         task = asyncio.create_task(client.pump())
         await client.until(lambda c: bool(c.messages))
@@ -217,7 +227,7 @@ async def test_wrong_origin_missing_or_forged_tokens_are_refused(
     cases = [
         (f"{a.ws}?token={live_token()}", "http://evil.example"),
         (f"{a.ws}?token={live_token()}", None),
-        (f"{a.ws}", ORIGIN),
+        (f"{a.ws}", "http://evil.example"),
         (f"{a.ws}?token={live_token()[:-3]}abc", ORIGIN),
         (f"{a.ws}?token={live_token(ttl=-5)}", ORIGIN),
     ]
@@ -226,6 +236,13 @@ async def test_wrong_origin_missing_or_forged_tokens_are_refused(
             async with connect(url, origin=origin):  # type: ignore[arg-type]
                 pass
         assert refused.value.response.status_code == 403, (url, origin)
+    # Without a token in the URL the first message must carry one.
+    for first in ('{"type": "hello"}', "not json", auth(live_token()[:-3] + "abc")):
+        async with connect(a.ws, origin=ORIGIN) as conn:  # type: ignore[arg-type]
+            await conn.send(first)
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(conn.recv(), 30)
+            assert (conn.close_code, conn.close_reason) == (4001, "invalid token"), first
 
 
 async def test_a_connection_closes_when_its_token_expires_and_chatty_clients_are_cut_off(
@@ -258,6 +275,8 @@ async def test_the_token_endpoint_needs_the_service_token(
     assert granted.json()["url"].endswith("/ws")
     async with live(a, token=granted.json()["token"]) as ok:
         assert ok.messages[0]["type"] == "hello"
+    async with live(a, token=granted.json()["token"], in_url=True) as scripted:
+        assert scripted.messages[0]["type"] == "hello"
 
 
 async def test_the_hub_stops_even_when_a_change_arrives_as_it_is_cancelled(
@@ -321,3 +340,106 @@ async def test_a_hub_nobody_is_connected_to_follows_the_changes_without_reading_
         assert changes.asked == [*asked_before, "attention_count"]
     finally:
         await hub.stop()
+
+
+class Sessions:
+    """What the admin UI does with activity's session API (service token in every call)."""
+
+    def __init__(self, replica: Replica) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=replica.http, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
+
+    async def start(self, lifetime_s: int = 3600, idle_s: int = 3600) -> str:
+        made = await self.http.post(
+            "/api/sessions", json={"user": "alice", "lifetime_s": lifetime_s, "idle_s": idle_s}
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["session"])
+
+    async def token(self, session: str) -> httpx.Response:
+        return await self.http.post("/api/ws-tokens", json={"subject": "alice", "session": session})
+
+    async def seen(self, session: str) -> int:
+        return (await self.http.post("/api/sessions/seen", json={"session": session})).status_code
+
+    async def revoke(self, session: str) -> None:
+        revoked = await self.http.post("/api/sessions/revoke", json={"session": session})
+        assert revoked.status_code == 204
+
+
+async def test_logout_closes_the_sessions_sockets_on_every_replica_and_its_tokens_stop_working(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, b = replicas
+    sessions = Sessions(a)
+    try:
+        mine, other = await sessions.start(), await sessions.start()
+        token = (await sessions.token(mine)).json()["token"]
+        spare = (await sessions.token(mine)).json()["token"]  # minted before logout
+        untouched = (await sessions.token(other)).json()["token"]
+        async with (
+            live(a, "&feed=1", token=token) as on_a,
+            live(b, "&feed=1", token=token) as on_b,
+            live(b, token=untouched) as someone_else,
+        ):
+            loop = asyncio.get_running_loop()
+            logged_out = loop.time()
+            await sessions.revoke(mine)
+            closed = await asyncio.wait_for(asyncio.gather(on_a.closed, on_b.closed), 30)
+            took = loop.time() - logged_out
+            assert list(closed) == [(4001, "session ended")] * 2
+            assert not someone_else.closed.done()
+            print(f"sockets on two replicas closed {took:.2f} s after logout")
+
+        assert await sessions.seen(mine) == 404
+        assert (await sessions.token(mine)).status_code == 404
+        async with connect(a.ws, origin=ORIGIN) as conn:  # type: ignore[arg-type]
+            await conn.send(auth(spare))
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(conn.recv(), 30)
+            assert (conn.close_code, conn.close_reason) == (4001, "session ended")
+        assert await sessions.seen(other) == 200
+    finally:
+        await sessions.http.aclose()
+
+
+async def test_a_session_past_its_lifetime_or_idle_ends_and_so_do_its_sockets(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, _ = replicas
+    sessions = Sessions(a)
+    try:
+        short = await sessions.start(lifetime_s=3)
+        token = (await sessions.token(short)).json()["token"]
+        async with live(a, token=token) as socket:
+            assert await asyncio.wait_for(socket.closed, 60) == (4001, "session ended")
+        assert await sessions.seen(short) == 404
+
+        idle = await sessions.start(idle_s=2)
+        async with live(a, token=(await sessions.token(idle)).json()["token"]) as socket:
+            # The socket is not a person: it does not keep the session from idling out.
+            assert await asyncio.wait_for(socket.closed, 60) == (4001, "session ended")
+        assert await sessions.seen(idle) == 404
+    finally:
+        await sessions.http.aclose()
+
+
+async def test_one_session_holds_at_most_ten_sockets_per_replica(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    a, _ = replicas
+    sessions = Sessions(a)
+    try:
+        token = (await sessions.token(await sessions.start())).json()["token"]
+        async with contextlib.AsyncExitStack() as stack:
+            opened = [await stack.enter_async_context(live(a, token=token)) for _ in range(10)]
+            assert all(s.messages[0]["type"] == "hello" for s in opened)
+            async with connect(a.ws, origin=ORIGIN) as conn:  # type: ignore[arg-type]
+                await conn.send(auth(token))
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(conn.recv(), 30)
+                assert conn.close_code == 1008
+                assert "at most 10" in (conn.close_reason or "")
+    finally:
+        await sessions.http.aclose()

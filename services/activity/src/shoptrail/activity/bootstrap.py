@@ -18,6 +18,7 @@ from shoptrail.activity.adapters.kafka import subscribe_log_consumer
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.queries import LogQueries
 from shoptrail.activity.adapters.resolutions import Resolutions
+from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
 from shoptrail.activity.entrypoints import ws
@@ -25,6 +26,7 @@ from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
 from shoptrail.activity.realtime.hub import Hub
+from shoptrail.activity.realtime.sessions import SessionWatch
 from shoptrail.events.health import Health
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
@@ -70,11 +72,15 @@ def create_app(settings: Settings) -> FastAPI:
         frame_interval=settings.ws_frame_ms / 1000,
     )
 
+    sessions = SessionStore(engine)
+    session_watch = SessionWatch(sessions, max_per_session=settings.ws_max_sockets_per_session)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await migrate(settings.database_url)
         await hub.start()
+        await session_watch.start()
         if settings.consume:
             await producer.start()
             await broker.start()
@@ -91,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await pruner
             await broker.stop()
             await producer.stop()
+            await session_watch.stop()
             await hub.stop()
             await engine.dispose()
 
@@ -112,6 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws.tokens, dependencies=guard)
     app.include_router(ws.router)
     app.state.hub = hub
+    app.state.sessions = sessions
+    app.state.session_watch = session_watch
 
     async def database() -> bool:
         async with engine.connect() as conn:

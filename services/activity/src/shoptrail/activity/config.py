@@ -78,6 +78,9 @@ class Settings(ServiceSettings):
     ws_compression: bool = Field(
         default=False, description="permessage-deflate: fewer bytes, more memory and CPU."
     )
+    ws_max_sockets_per_session: int = Field(
+        default=10, ge=1, description="Live sockets one admin session may hold on a replica."
+    )
     ws_messages_per_second: float = 2.0
     ws_burst: int = 10
 

@@ -94,7 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         SessionMiddleware,
         secret_key=settings.session_secret.get_secret_value(),
         session_cookie="shoptrail_admin",
-        max_age=settings.session_max_age_s,
+        max_age=settings.session_lifetime_s,  # the server ends idle sessions sooner
         same_site="lax",
         https_only=settings.cookies_secure,
     )

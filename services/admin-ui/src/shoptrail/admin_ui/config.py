@@ -66,6 +66,9 @@ class Settings(ServiceSettings):
     )
     session_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-session-secret")
     session_max_age_s: int = Field(default=8 * 3600, gt=0, description="Idle time before logout.")
+    session_lifetime_s: int = Field(
+        default=24 * 3600, gt=0, description="Absolute lifetime of a session, however busy."
+    )
     secure_cookies: bool | None = Field(
         default=None, description="Send cookies over HTTPS only (default: only in prod)."
     )

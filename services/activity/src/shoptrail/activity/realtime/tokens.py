@@ -17,6 +17,9 @@ class InvalidTokenError(ValueError):
 class Claims:
     subject: str
     expires_at: datetime
+    session: bytes | None = None
+    """The admin session (its SHA-256) the token was minted for: the socket lives only as
+    long as that session does."""
 
 
 def _b64(raw: bytes) -> str:
@@ -27,10 +30,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint(secret: bytes, *, subject: str, ttl: timedelta, now: datetime) -> tuple[str, datetime]:
-    """A token for `subject` (e.g. the admin's name) valid for `ttl`."""
+def mint(
+    secret: bytes,
+    *,
+    subject: str,
+    ttl: timedelta,
+    now: datetime,
+    session: bytes | None = None,
+) -> tuple[str, datetime]:
+    """A token for `subject` (e.g. the admin's name) valid for `ttl`, bound to `session`."""
     expires = (now + ttl).replace(microsecond=0)
-    payload = f"{subject}|{int(expires.timestamp())}".encode()
+    bound = session.hex() if session else ""
+    payload = f"{subject}|{bound}|{int(expires.timestamp())}".encode()
     signature = hmac.new(secret, payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(signature)}", expires
 
@@ -45,11 +56,13 @@ def verify(secret: bytes, token: str, *, now: datetime) -> Claims:
     expected = hmac.new(secret, payload, hashlib.sha256).digest()
     if not hmac.compare_digest(signature, expected):
         raise InvalidTokenError("bad signature")
-    subject, _, expiry = payload.decode(errors="replace").rpartition("|")
+    rest, _, expiry = payload.decode(errors="replace").rpartition("|")
+    subject, _, bound = rest.rpartition("|")
     try:
         expires = datetime.fromtimestamp(int(expiry), UTC)
+        session = bytes.fromhex(bound) if bound else None
     except ValueError:
         raise InvalidTokenError("malformed token") from None
     if expires <= now:
         raise InvalidTokenError("token expired")
-    return Claims(subject, expires)
+    return Claims(subject, expires, session)

@@ -9,6 +9,7 @@ import httpx
 from shoptrail.admin_ui.adapters.http import call
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
 from shoptrail.admin_ui.domain.models import Entry, FeedPage, LiveToken, Order
+from shoptrail.admin_ui.service_layer.ports import NotFoundError
 
 SERVICE = "activity"
 
@@ -70,8 +71,24 @@ class ActivityClient:
         response = await self._get(f"/api/orders/{quote(order_id, safe='')}/timeline")
         return [Entry.model_validate(e) for e in response.json()]
 
-    async def live_token(self, subject: str) -> LiveToken:
-        response = await call(
-            self._client, SERVICE, "POST", "/api/ws-tokens", json={"subject": subject}
-        )
+    async def live_token(self, subject: str, *, session: str) -> LiveToken:
+        body = {"subject": subject, "session": session}
+        response = await call(self._client, SERVICE, "POST", "/api/ws-tokens", json=body)
         return LiveToken.model_validate(response.json())
+
+    async def start_session(self, user: str, *, lifetime_s: int, idle_s: int) -> str:
+        body = {"user": user, "lifetime_s": lifetime_s, "idle_s": idle_s}
+        response = await call(self._client, SERVICE, "POST", "/api/sessions", json=body)
+        return str(response.json()["session"])
+
+    async def session_user(self, session: str) -> str | None:
+        try:
+            response = await call(
+                self._client, SERVICE, "POST", "/api/sessions/seen", json={"session": session}
+            )
+        except NotFoundError:
+            return None
+        return str(response.json()["user"])
+
+    async def end_session(self, session: str) -> None:
+        await call(self._client, SERVICE, "POST", "/api/sessions/revoke", json={"session": session})

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 @router.get(LOGIN_PATH, response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "") -> Response:
-    if current_user(request):
+    if await current_user(request):
         return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     return await render_page(request, "login.html", next=safe_next(next), error=None, username="")
 
@@ -73,12 +73,12 @@ async def login(
             username=username,
         )
     throttle.succeeded(username, address)
-    start_session(request, user)
+    await start_session(request, user)
     log.info("logged in", extra={"username": user})
     return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/admin/logout")
 async def logout(request: Request) -> RedirectResponse:
-    end_session(request)
+    await end_session(request)
     return RedirectResponse(LOGIN_PATH, status_code=status.HTTP_303_SEE_OTHER)

@@ -99,7 +99,7 @@ async def render_page(
     **context: Any,
 ) -> HTMLResponse:
     """A full page: the nav (with the live badge), notices, CSRF token, then the template."""
-    user = current_user(request)
+    user = await current_user(request)
     services: Services = request.app.state.services
     count = await services.activity.attention_count() if user else 0
     html = render_fragment(

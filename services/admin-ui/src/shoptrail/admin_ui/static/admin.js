@@ -258,12 +258,14 @@
     } catch (error) {
       return reconnectLater(liveState?.dataset.state === "off");
     }
-    const params = new URLSearchParams({ token: ticket.token });
+    const params = new URLSearchParams();
     if (lastSeq !== null) params.set("since", String(lastSeq)); // replay what we missed
     if (mode === "feed") params.set("feed", "1");
     if (mode === "order") params.set("order", body.dataset.orderId);
     const socket = new WebSocket(`${ticket.url}?${params}`);
     socket.addEventListener("open", () => {
+      // The token goes in the first message, never in the URL (URLs end up in logs).
+      socket.send(JSON.stringify({ type: "auth", token: ticket.token }));
       retryDelay = 1000;
       freshTokenTried = false;
       setLiveState("open", "Live");
@@ -278,7 +280,7 @@
     socket.addEventListener("close", (event) => {
       if (event.code === 4003) return setLiveState("refused", "Live updates refused");
       if (event.code === 4001 && !freshTokenTried) {
-        freshTokenTried = true; // token expired: a fresh one, right away (once)
+        freshTokenTried = true; // token expired or session ended: ask again, once (a 401 reloads)
         return connect();
       }
       reconnectLater();
