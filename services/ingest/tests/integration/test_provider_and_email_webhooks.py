@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from shoptrail.events.ingest import EmailBounced, ProviderStatusReported
 
 pytestmark = pytest.mark.kafka
 
-SHIPPED_AT = datetime(2026, 2, 16, 14, 23, tzinfo=UTC)
+# Recent: Printify and Printful events older than the replay bound (3 days) are refused.
+SHIPPED_AT = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -32,14 +34,14 @@ def printify_shipment() -> dict[str, Any]:
     return {
         "id": "653b6be8-2ff7-4ab5-a7a6-6889a8b3bbf5",
         "type": "order:shipment:created",
-        "created_at": "2026-02-16 14:23:00+00:00",
+        "created_at": SHIPPED_AT.isoformat(sep=" "),
         "resource": {
             "id": "5a96f649b2439217d070f507",
             "type": "order",
             "data": {
                 "shop_id": 815256,
                 "external_id": "ord_01J9Z8K4",
-                "shipped_at": "2026-02-16 14:20:00+00:00",
+                "shipped_at": (SHIPPED_AT - timedelta(minutes=3)).isoformat(sep=" "),
                 "carrier": {
                     "code": "DHL",
                     "tracking_number": "1Z999AA10123456784",
@@ -53,7 +55,7 @@ def printify_shipment() -> dict[str, Any]:
 def printful_shipment() -> dict[str, Any]:
     return {
         "type": "shipment_sent",
-        "occurred_at": "2026-02-16T14:23:00Z",
+        "occurred_at": SHIPPED_AT.isoformat().replace("+00:00", "Z"),
         "retries": 0,
         "store_id": 12345,
         "data": {
@@ -221,3 +223,41 @@ class TestEmailBounces:
 
         assert response.status_code == 401
         assert await topic_size(app_settings.topic) == 0
+
+
+class TestReplays:
+    """Printify and Printful sign no timestamp: the event's own date bounds a replay."""
+
+    @pytest.mark.parametrize(
+        ("sender", "age", "status", "error"),
+        [
+            ("printify", timedelta(days=2000), 401, "stale"),  # a signed event from 2021
+            ("printful", timedelta(days=2000), 401, "stale"),
+            ("printify", timedelta(days=4), 401, "stale"),
+            ("printful", -timedelta(hours=1), 401, "future"),
+            ("printify", timedelta(days=2), 200, None),  # within the providers' retries
+        ],
+    )
+    async def test_a_validly_signed_event_older_than_the_retry_window_is_refused(
+        self,
+        app_settings: Any,
+        ingest_client: Any,
+        payloads: Any,
+        read_topic: Any,
+        sender: str,
+        age: timedelta,
+        status: int,
+        error: str | None,
+    ) -> None:
+        when = datetime.now(UTC) - age
+        if sender == "printify":
+            payload = {**printify_shipment(), "created_at": when.isoformat(sep=" ")}
+        else:
+            payload = {**printful_shipment(), "occurred_at": when.isoformat()}
+        body = json.dumps(payload).encode()
+        headers = getattr(payloads, f"{sender}_headers")(body)
+        async with ingest_client(app_settings) as client:
+            response = await client.post(f"/webhooks/{sender}", content=body, headers=headers)
+        assert response.status_code == status, response.text
+        if error:
+            assert response.json()["error"] == error

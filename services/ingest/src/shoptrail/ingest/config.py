@@ -41,6 +41,14 @@ class Settings(ServiceSettings):
         default=SecretStr(f"{PLACEHOLDER_MARK}-printful"),
         description="The hex `secret_key` Printful returns when the v2 webhook is set up.",
     )
+    provider_event_max_age_seconds: int = Field(
+        default=3 * 86400,
+        gt=0,
+        description=(
+            "Printify and Printful sign no timestamp: an event whose own date is older than "
+            "this (longer than either retries a webhook) is refused as a replay (401)."
+        ),
+    )
     email_webhook_secrets: SecretList = (SecretStr(f"whsec_{PLACEHOLDER_MARK}-email"),)
     email_signature_tolerance_seconds: int = 300
 

@@ -115,7 +115,7 @@ async def printify_webhook(
         request,
         runtime,
         lambda body: webhooks.receive_printify(
-            body, x_pfy_signature, settings=runtime.settings, sink=runtime.sink
+            body, x_pfy_signature, settings=runtime.settings, now=runtime.clock(), sink=runtime.sink
         ),
     )
 
@@ -140,7 +140,11 @@ async def printful_webhook(
         request,
         runtime,
         lambda body: webhooks.receive_printful(
-            body, x_pf_webhook_signature, settings=runtime.settings, sink=runtime.sink
+            body,
+            x_pf_webhook_signature,
+            settings=runtime.settings,
+            now=runtime.clock(),
+            sink=runtime.sink,
         ),
     )
 
