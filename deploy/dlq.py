@@ -117,9 +117,8 @@ async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
                 await consumer._client.force_metadata_update()
             for tp, records in batch.items():
                 letters.extend(_letter(r) for r in records if r.offset < ends[tp])
-            # Every partition, not just those that returned records: a fetch can move the
-            # position past the end without a record to show (control or aborted batches).
-            for tp in list(remaining):
+                # Only a partition that returned records: a fetch may have moved the position
+                # on while its records still wait in the buffer for the next getmany.
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         return sorted(letters, key=lambda d: (d.partition, d.offset))

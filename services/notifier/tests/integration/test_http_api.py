@@ -105,6 +105,10 @@ class TestSettingsAreCheckedAtTheDoor:
         http, _ = client
         body = {"sender_name": "Sam", "sender_address": address}
         refused = await http.put("/settings", json=body, headers=self.auth)
+        if "\x00" in address:  # refused at the door, before any route (shoptrail.kit.inputs)
+            assert refused.status_code == 400
+            assert "U+0000" in refused.json()["detail"]
+            return
         assert refused.status_code == 422
         assert "control character" in refused.json()["detail"][0]["msg"]
 
@@ -115,7 +119,9 @@ class TestSettingsAreCheckedAtTheDoor:
         headers = self.auth | {"content-type": "application/json"}
         for raw in NASTY_BODIES:
             answer = await http.put("/settings", content=raw, headers=headers)
-            expected = 400 if raw.startswith(b"\xff") else 422  # not even UTF-8: FastAPI's 400
+            # Not even UTF-8: FastAPI's 400; U+0000 or a lone surrogate: the door's 400.
+            unstorable = raw.startswith(b"\xff") or b"\\ud" in raw or b"\\u0000" in raw
+            expected = 400 if unstorable else 422
             assert answer.status_code == expected, raw[:60]
             detail = answer.json()["detail"]
             complaints = detail if isinstance(detail, list) else [{"msg": detail}]

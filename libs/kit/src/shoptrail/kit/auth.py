@@ -14,6 +14,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 _bearer = HTTPBearer(auto_error=False, description="The service token (`*_SERVICE_TOKEN`).")
 
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong service token."}
+}
+"""For `include_router(…, responses=AUTH_RESPONSES)` beside the guard, so the OpenAPI says so."""
+
 
 def service_token_guard(
     token: SecretStr,

@@ -30,7 +30,7 @@ from shoptrail.activity.realtime.sessions import SessionWatch
 from shoptrail.events.health import Health
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
-from shoptrail.kit.auth import guard_operations, service_token_guard
+from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 
@@ -115,8 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.queries = LogQueries(engine)
     app.state.resolutions = Resolutions(engine)
     guard = [Depends(service_token_guard(settings.service_token))]
-    app.include_router(router, dependencies=guard)
-    app.include_router(ws.tokens, dependencies=guard)
+    app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)
     app.state.hub = hub
     app.state.sessions = sessions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
@@ -26,6 +26,11 @@ from shoptrail.kit.inputs import BIGINT_MAX
 
 router = APIRouter(prefix="/api", tags=["activity"])
 
+NO_ENTRY: dict[int | str, dict[str, Any]] = {404: {"description": "No such entry."}}
+NOT_RESOLVABLE: dict[int | str, dict[str, Any]] = {
+    **NO_ENTRY,
+    409: {"description": "Only warnings and errors can be resolved or dismissed."},
+}
 EntryId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="A log entry's id.")]
 OrderId = Annotated[str, Path(min_length=1, max_length=MAX_ID)]
 
@@ -70,7 +75,11 @@ def feed_filter(
 FilterDep = Annotated[FeedFilter, Depends(feed_filter)]
 
 
-@router.get("/feed", response_model=FeedPageOut)
+@router.get(
+    "/feed",
+    response_model=FeedPageOut,
+    responses={400: {"description": "A cursor this service did not issue."}},
+)
 async def feed(
     request: Request,
     queries: QueriesDep,
@@ -105,7 +114,7 @@ async def attention_count(request: Request, queries: QueriesDep) -> CountOut:
         return CountOut(count=await queries.attention_count())
 
 
-@router.get("/entries/{entry_id}", response_model=EntryOut)
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=NO_ENTRY)
 async def entry(entry_id: EntryId, queries: QueriesDep) -> EntryOut:
     found = await queries.entry(entry_id)
     if found is None:
@@ -127,13 +136,13 @@ async def _resolve(resolutions: Resolutions, entry_id: int, body: ResolveIn, kin
     return EntryOut.model_validate(found)
 
 
-@router.post("/entries/{entry_id}/resolve", response_model=EntryOut)
+@router.post("/entries/{entry_id}/resolve", response_model=EntryOut, responses=NOT_RESOLVABLE)
 async def resolve(entry_id: EntryId, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
     """Resolve one warning or error (with an optional note). Resolving twice is fine."""
     return await _resolve(resolutions, entry_id, body, "resolved")
 
 
-@router.post("/entries/{entry_id}/dismiss", response_model=EntryOut)
+@router.post("/entries/{entry_id}/dismiss", response_model=EntryOut, responses=NOT_RESOLVABLE)
 async def dismiss(entry_id: EntryId, resolutions: ResolutionsDep, body: ResolveIn) -> EntryOut:
     """Dismiss one warning or error: seen, nothing to do."""
     return await _resolve(resolutions, entry_id, body, "dismissed")
@@ -169,7 +178,11 @@ async def list_orders(
     return [OrderOut.model_validate(r) for r in rows]
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut)
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    responses={404: {"description": "No such order."}},
+)
 async def order(order_id: OrderId, queries: QueriesDep) -> OrderOut:
     found = await queries.order(order_id)
     if found is None:
