@@ -13,7 +13,9 @@ tested on their own, and would otherwise count as "valid data rejected".
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
@@ -23,22 +25,31 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks, negative_data_rejection
 from schemathesis.config import SchemathesisConfig
 
+Signer = Callable[[str, bytes], dict[str, str]]
+NOT_SET: Any = schemathesis.core.NOT_SET
+
 GENERATION = {"allow-x00": False, "codec": "utf-8"}
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 
 
-def asgi_schema(app: Any, *, opaque: tuple[str, ...] = ()) -> Any:
-    """The app's schema, requests answered in-process.
+def asgi_schema(app: Any, *, opaque: tuple[str, ...] = (), semantic: tuple[str, ...] = ()) -> Any:
+    """The app's schema, requests answered in-process (its lifespan running).
 
-    `opaque`: paths taking a value only the service itself issues (a cursor, a
-    token), where a schema-valid string it did not issue is rightly a 400.
+    Where a schema-valid request can rightly be refused, say so per path:
+    `opaque` paths take a value only the service itself issues (a cursor, a
+    token), so a string it did not issue is a 400; `semantic` paths check more
+    than a JSON Schema can say (an address a mail server would take), so a
+    schema-valid body can be a 422 naming the rule.
     """
+    lenient = {path: ["400"] for path in opaque}
+    for path in semantic:
+        lenient.setdefault(path, []).append("422")
     operations = [
         {
             "include-path": path,
-            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, *extra]}},
         }
-        for path in opaque
+        for path, extra in lenient.items()
     ]
     config = SchemathesisConfig.from_dict({"generation": GENERATION, "operations": operations})
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
@@ -55,8 +66,13 @@ def fuzz_openapi(
     headers: dict[str, str] | None = None,
     max_examples: int = 25,
     skip: frozenset[str] = frozenset(),
+    sign: Signer | None = None,
 ) -> Counter[int]:
     """Run every operation (but those in `skip`, as "METHOD /path"); statuses seen.
+
+    `sign(path, body_bytes)` returns headers that make the request genuine (a
+    webhook's signature over the exact bytes sent), so generated bodies get
+    past the signature check to the code that reads them.
 
     Valid requests go through every check. Invalid ones (schemathesis's negative
     mode) through every check but `negative_data_rejection`: FastAPI reads a
@@ -76,7 +92,9 @@ def fuzz_openapi(
             (GenerationMode.NEGATIVE, lenient),
         ):
             try:
-                _run(operation.as_strategy(mode), mode_checks, headers, max_examples, statuses)
+                _run(
+                    operation.as_strategy(mode), mode_checks, headers, max_examples, statuses, sign
+                )
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE  # nothing in it can be made invalid
     return statuses
@@ -88,6 +106,7 @@ def _run(
     headers: dict[str, str] | None,
     max_examples: int,
     statuses: Counter[int],
+    sign: Signer | None,
 ) -> None:
     @given(case=strategy)
     @settings(
@@ -97,7 +116,25 @@ def _run(
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        response = case.call_and_validate(headers=headers, checks=checks)
+        extra = dict(headers or {})
+        if sign is not None and _is_json(case):
+            # Sent as requests sends `json=`: json.dumps (ASCII, no NaN), UTF-8.
+            raw = b"" if case.body is NOT_SET else json.dumps(case.body, allow_nan=False).encode()
+            extra |= sign(case.operation.path, raw)
+        response = case.call_and_validate(headers=extra, checks=checks)
         statuses[response.status_code] += 1
 
     run()
+
+
+def _is_json(case: Any) -> bool:
+    """A body sent as JSON (a negative case may send bytes or another media type)."""
+    if case.body is NOT_SET:
+        return True
+    if case.media_type not in (None, "application/json"):
+        return False
+    try:
+        json.dumps(case.body, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True

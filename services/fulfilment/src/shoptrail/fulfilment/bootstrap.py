@@ -33,7 +33,7 @@ from shoptrail.fulfilment.entrypoints.api import build_router
 from shoptrail.fulfilment.entrypoints.consumers import register_consumers
 from shoptrail.fulfilment.entrypoints.tasks import build_job_app
 from shoptrail.fulfilment.service_layer.ports import Provider
-from shoptrail.kit.auth import guard_operations, service_token_guard
+from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
@@ -178,6 +178,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(
         build_router(settings.max_submission_attempts),
         dependencies=[Depends(service_token_guard(settings.service_token))],
+        responses=AUTH_RESPONSES,
     )
     return app
 

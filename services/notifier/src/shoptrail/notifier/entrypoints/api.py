@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from shoptrail.events.hygiene import clean_text
-from shoptrail.kit.auth import service_token_guard
+from shoptrail.kit.auth import AUTH_RESPONSES, service_token_guard
 from shoptrail.notifier.bootstrap import Notifier
 from shoptrail.notifier.config import Settings
 from shoptrail.notifier.domain import addresses
@@ -130,6 +130,7 @@ def settings_router(settings: Settings) -> APIRouter:
         prefix="/settings",
         tags=["settings"],
         dependencies=[Depends(service_token_guard(settings.service_token))],
+        responses=AUTH_RESPONSES,
         route_class=_RefusesCleanly,
     )
 
@@ -167,7 +168,11 @@ def unsubscribe_router() -> APIRouter:
     """One-click unsubscribe (RFC 8058): GET asks, POST does; the signed token is the auth."""
     router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"])
 
-    @router.get("/{token}", response_class=HTMLResponse)
+    invalid: dict[int | str, dict[str, Any]] = {
+        400: {"description": "A link this shop did not sign (or altered)."}
+    }
+
+    @router.get("/{token}", response_class=HTMLResponse, responses=invalid)
     async def confirm(token: str, request: Request, notifier: NotifierDep) -> HTMLResponse:
         """A confirmation page; following the link (or a mail scanner) changes nothing."""
         try:
@@ -176,7 +181,7 @@ def unsubscribe_router() -> APIRouter:
             return _page(notifier, "invalid_link", status.HTTP_400_BAD_REQUEST)
         return _page(notifier, "unsubscribe", email=email, action=str(request.url.path))
 
-    @router.post("/{token}", response_class=HTMLResponse)
+    @router.post("/{token}", response_class=HTMLResponse, responses=invalid)
     async def unsubscribe(token: str, notifier: NotifierDep) -> HTMLResponse:
         """Suppress the address from recovery emails (the page's button, or a one-click POST)."""
         try:
