@@ -29,13 +29,13 @@ Signer = Callable[[str, bytes], dict[str, str]]
 NOT_SET: Any = schemathesis.core.NOT_SET
 
 GENERATION = {"allow-x00": False, "codec": "utf-8"}
-ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]  # schemathesis's default
 
 
-def asgi_schema(app: Any, *, opaque: tuple[str, ...] = (), semantic: tuple[str, ...] = ()) -> Any:
-    """The app's schema, requests answered in-process (its lifespan running).
+def config_for(*, opaque: tuple[str, ...] = (), semantic: tuple[str, ...] = ()) -> Any:
+    """Schemathesis's configuration: UTF-8 without U+0000, and where a schema-valid request
+    can rightly be refused, that refusal, per path.
 
-    Where a schema-valid request can rightly be refused, say so per path:
     `opaque` paths take a value only the service itself issues (a cursor, a
     token), so a string it did not issue is a 400; `semantic` paths check more
     than a JSON Schema can say (an address a mail server would take), so a
@@ -51,7 +51,12 @@ def asgi_schema(app: Any, *, opaque: tuple[str, ...] = (), semantic: tuple[str, 
         }
         for path, extra in lenient.items()
     ]
-    config = SchemathesisConfig.from_dict({"generation": GENERATION, "operations": operations})
+    return SchemathesisConfig.from_dict({"generation": GENERATION, "operations": operations})
+
+
+def asgi_schema(app: Any, *, opaque: tuple[str, ...] = (), semantic: tuple[str, ...] = ()) -> Any:
+    """The app's schema, requests answered in-process (its lifespan running); see `config_for`."""
+    config = config_for(opaque=opaque, semantic=semantic)
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 
 
@@ -67,6 +72,7 @@ def fuzz_openapi(
     max_examples: int = 25,
     skip: frozenset[str] = frozenset(),
     sign: Signer | None = None,
+    base_url: str | None = None,
 ) -> Counter[int]:
     """Run every operation (but those in `skip`, as "METHOD /path"); statuses seen.
 
@@ -93,7 +99,13 @@ def fuzz_openapi(
         ):
             try:
                 _run(
-                    operation.as_strategy(mode), mode_checks, headers, max_examples, statuses, sign
+                    operation.as_strategy(mode),
+                    mode_checks,
+                    headers,
+                    max_examples,
+                    statuses,
+                    sign,
+                    base_url,
                 )
             except Unsatisfiable:
                 assert mode is GenerationMode.NEGATIVE  # nothing in it can be made invalid
@@ -107,6 +119,7 @@ def _run(
     max_examples: int,
     statuses: Counter[int],
     sign: Signer | None,
+    base_url: str | None,
 ) -> None:
     @given(case=strategy)
     @settings(
@@ -121,7 +134,7 @@ def _run(
             # Sent as requests sends `json=`: json.dumps (ASCII, no NaN), UTF-8.
             raw = b"" if case.body is NOT_SET else json.dumps(case.body, allow_nan=False).encode()
             extra |= sign(case.operation.path, raw)
-        response = case.call_and_validate(headers=extra, checks=checks)
+        response = case.call_and_validate(headers=extra, checks=checks, base_url=base_url)
         statuses[response.status_code] += 1
 
     run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -42,6 +43,26 @@ from shoptrail.admin_ui.service_layer.ports import (
 from shoptrail.kit.health import health_router
 from shoptrail.kit.inputs import RefusedInputError, StorableInput
 
+_PAGE_OR_JSON: dict[str, Any] = {"text/html": {}, "application/json": {}}
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    303: {"description": "To the next page after a form, or to the login page (no body)."},
+}
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = _REDIRECT | {
+    code: {"description": text, "content": _PAGE_OR_JSON}
+    for code, text in {
+        400: "Not a valid request: the page says why.",
+        401: "Not logged in (the page's script), or a wrong password.",
+        403: "A form without this session's CSRF token, or from another site.",
+        404: "No such order or entry.",
+        413: "A form larger than the admin takes.",
+        422: "A setting a service refused: the page shows its reason.",
+        429: "Too many login tries: try again in the time the page says.",
+        502: "A service behind the admin is not answering: try again shortly.",
+    }.items()
+}
+"""What any admin page may answer besides its own 200 (every form and link goes through
+the same guards)."""
+
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the admin-ui app from its settings; nothing is created at import time."""
@@ -75,7 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
         dependencies=[Depends(csrf_protect)],
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=None,  # pages for people, not an API; app.openapi() still describes them
+        responses=PAGE_RESPONSES,
     )
     app.state.settings = settings
     app.state.templates = build_templates(settings)

@@ -15,6 +15,7 @@ from playwright.async_api import (
     Dialog,
     Page,
     async_playwright,
+    expect,
 )
 
 from shoptrail.admin_ui.config import DEV_PASSWORD
@@ -36,7 +37,13 @@ def chromium_installed() -> bool:
 
 @asynccontextmanager
 async def launch_chromium() -> AsyncIterator[Browser]:
-    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    """Debian's Chromium through Playwright (never a downloaded browser).
+
+    Assertions (`expect`) wait up to 15 s, as long as actions do: on a loaded machine a
+    logout's round trip (admin → activity → redirect → login page) can outlast the 5 s
+    default. A test that passes only on an idle machine is a broken test.
+    """
+    expect.set_options(timeout=15_000)
     if not chromium_installed():
         pytest.fail("Chromium is missing (Debian: apt-get install -y chromium)")
     async with async_playwright() as playwright:
