@@ -68,26 +68,10 @@ class TestAccounts:
         assert "session_secret" in str(refused.value)
         real = f"owner:{hash_password('a real long password')}"
         with pytest.raises(ValidationError, match="dev placeholder password"):
-            Settings(
-                environment="prod",
-                session_secret=SecretStr(strong("s")),
-                activity_token=SecretStr(strong("a")),
-                fulfilment_token=SecretStr(strong("f")),
-                notifier_token=SecretStr(strong("n")),
-                service_token=SecretStr(strong("t")),
-                admins=f"{real},admin:{hash_password(DEV_PASSWORD)}",
-            )
+            prod_settings(f"{real},admin:{hash_password(DEV_PASSWORD)}")
 
     def test_prod_starts_with_real_secrets(self) -> None:
-        settings = Settings(
-            environment="prod",
-            session_secret=SecretStr(strong("s")),
-            activity_token=SecretStr(strong("a")),
-            fulfilment_token=SecretStr(strong("f")),
-            notifier_token=SecretStr(strong("n")),
-            service_token=SecretStr(strong("t")),
-            admins=f"owner:{hash_password('a real long password')}",
-        )
+        settings = prod_settings(f"owner:{hash_password('a real long password')}")
         assert settings.cookies_secure
 
 

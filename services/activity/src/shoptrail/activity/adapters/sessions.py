@@ -64,30 +64,23 @@ class SessionStore:
 
     async def seen(self, session_id: str) -> SessionInfo | None:
         """The live session's user, its idle clock restarted; None once it has ended."""
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"UPDATE admin_sessions SET last_seen_at = now()"  # noqa: S608 - constant
-                        f" WHERE id_hash = :h AND {_LIVE} RETURNING username, expires_at"
-                    ),
-                    {"h": session_hash(session_id)},
-                )
-            ).first()
-        return SessionInfo(row.username, row.expires_at) if row else None
+        return await self._one(
+            f"UPDATE admin_sessions SET last_seen_at = now()"  # noqa: S608 - constant
+            f" WHERE id_hash = :h AND {_LIVE} RETURNING username, expires_at",
+            session_hash(session_id),
+        )
 
     async def live(self, hashed: bytes) -> SessionInfo | None:
         """Is the session live? (Without restarting its idle clock: a socket is not a person.)"""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text(
-                        f"SELECT username, expires_at FROM admin_sessions"  # noqa: S608 - constant
-                        f" WHERE id_hash = :h AND {_LIVE}"
-                    ),
-                    {"h": hashed},
-                )
-            ).first()
+        return await self._one(
+            f"SELECT username, expires_at FROM admin_sessions"  # noqa: S608 - constant
+            f" WHERE id_hash = :h AND {_LIVE}",
+            hashed,
+        )
+
+    async def _one(self, sql: str, hashed: bytes) -> SessionInfo | None:
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(text(sql), {"h": hashed})).first()
         return SessionInfo(row.username, row.expires_at) if row else None
 
     async def revoke(self, session_id: str) -> bool:
