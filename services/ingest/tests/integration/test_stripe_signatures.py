@@ -136,3 +136,16 @@ async def test_genuinely_signed_but_unreadable_body_is_a_400(
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_payload"
     assert await topic_size(app_settings.topic) == 0
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"event"', b"42", b"null", b'[{"id": "evt_1"}]'])
+async def test_a_genuinely_signed_body_that_is_no_event_is_a_400_not_a_500(
+    app_settings: Any, ingest_client: Any, payloads: Any, body: bytes
+) -> None:
+    """Found by the signed schemathesis run: `[]` reached the Stripe SDK's event parser."""
+    async with ingest_client(app_settings) as client:
+        response = await client.post(
+            "/webhooks/stripe", content=body, headers=payloads.stripe_headers(body)
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_payload"
