@@ -32,6 +32,8 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shoptrail.events.hygiene import clean_text
+
 Responder = Callable[[Scope, "RefusedInputError"], Awaitable[Response]]
 """Builds the answer to a refused request (default: `{"detail": …}` as JSON)."""
 
@@ -64,14 +66,9 @@ class RefusedInputError(ValueError):
 
 
 def storable(text: str) -> bool:
-    """True when PostgreSQL and UTF-8 can hold `text` (no U+0000, no lone surrogate)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """True when PostgreSQL and UTF-8 can hold `text`: the contract's cleaning would leave
+    it as it is (no U+0000, no lone surrogate)."""
+    return clean_text(text) == text
 
 
 def json_depth(raw: bytes) -> int:

@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from shoptrail.kit.inputs import BIGINT_MAX
+
 
 class Tab(StrEnum):
     ALL = "all"
@@ -16,10 +18,6 @@ class Tab(StrEnum):
 
 ATTENTION_LEVELS = ("warning", "error")
 PAGE_SIZE = 50
-
-
-_BIGINT_MAX = 2**63 - 1
-"""Entry ids are PostgreSQL `bigint`s: a cursor naming a larger one was not ours."""
 
 
 class InvalidCursorError(ValueError):
@@ -46,7 +44,7 @@ class Cursor:
             if occurred.tzinfo is None:
                 raise ValueError("naive time")
             entry_id = int(ident)
-            if not 0 <= entry_id <= _BIGINT_MAX:
+            if not 0 <= entry_id <= BIGINT_MAX:  # ids are bigints: a larger one is not ours
                 raise ValueError("id out of range")
             return cls(occurred, entry_id)
         except ValueError as exc:

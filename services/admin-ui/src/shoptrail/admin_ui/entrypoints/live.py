@@ -19,7 +19,8 @@ async def live_token(request: Request, services: ServicesDep, user: UserDep) -> 
     try:
         token = await services.activity.live_token(user, session=session_id(request) or "")
     except NotFoundError:
-        return JSONResponse({"detail": "live updates are not available"}, status_code=401)
+        # Activity says the session ended between our check and its token: log in again.
+        return JSONResponse({"detail": "the session has ended"}, status_code=401)
     return JSONResponse(
         {"token": token.token, "expires_at": token.expires_at.isoformat(), "url": token.url}
     )
