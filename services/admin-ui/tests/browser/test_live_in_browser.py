@@ -8,6 +8,13 @@ import pytest
 from playwright.async_api import BrowserContext, Page, Route, expect
 
 from shoptrail.admin_ui.devtools.browser import Tab, log_in, open_tab
+from shoptrail.admin_ui.devtools.feedwatch import (
+    quantile,
+    start_watching,
+    until,
+    watched,
+    write_steadily,
+)
 from shoptrail.admin_ui.devtools.harness import ActivityHandle, ServeAdmin, Story
 from shoptrail.events.fulfilment import OrderShipped
 
@@ -17,6 +24,7 @@ pytestmark = [
     pytest.mark.kafka,
 ]
 LIVE = 30_000  # ms: Kafka → consumer → hub → browser, on a busy machine
+WINDOW = 150  # rows a feed page keeps while its reader stays at the top (admin.js)
 
 
 async def connected(page: Page) -> None:
@@ -126,3 +134,76 @@ async def test_resolving_a_row_shows_its_notice_whichever_arrives_first(
     await expect(row.locator(".notice")).to_have_text("Resolved")
     await expect(page.locator("#attention-badge")).to_be_hidden()
     assert tab.errors == [] and tab.dialogs == []
+
+
+# ---- a steady stream: every entry, once, in order, within a second ------------------------
+
+RATE = 20  # entries a second: a busy hour of a busy shop
+STREAM_S = 60
+SETTLE_S = 30  # after the stream, how long the last rows may take on a loaded machine
+
+
+async def test_a_steady_stream_shows_every_entry_once_in_order_within_a_second(
+    tab: Tab, serve_admin: ServeAdmin, activity: ActivityHandle
+) -> None:
+    admin = await serve_admin(activity)
+    page = tab.page
+    await log_in(page, admin)
+    await connected(page)
+    await start_watching(page)
+
+    committed = await write_steadily(activity.log, RATE, STREAM_S)
+
+    async def all_seen() -> bool:
+        return len((await watched(page, committed)).seen) == len(committed)
+
+    await until(all_seen, SETTLE_S)
+    seen = await watched(page, committed)
+    delays = seen.delays
+    print(
+        f"\n{len(seen.seen)}/{len(committed)} entries seen at {RATE}/s; commit → row "
+        f"p50 {quantile(delays, 0.5):.3f} s, p99 {quantile(delays, 0.99):.3f} s, "
+        f"max {max(delays):.3f} s; at most {seen.max_rows} rows on the page"
+    )
+    assert len(committed) == RATE * STREAM_S
+    assert seen.seen == set(committed), f"{len(committed) - len(seen.seen)} never appeared"
+    assert seen.again == [] and seen.duplicates == 0  # each exactly once
+    assert seen.disorder == 0  # always in the feed's order
+    assert quantile(delays, 0.99) <= 1.0
+    assert seen.max_rows <= WINDOW  # a bounded page: old rows leave as new ones come
+    assert tab.errors == []
+
+
+async def test_a_reader_further_down_is_told_the_exact_count_and_keeps_their_place(
+    tab: Tab, serve_admin: ServeAdmin, activity: ActivityHandle, story: Story
+) -> None:
+    admin = await serve_admin(activity)
+    await activity.log(*(story.at(i, story.sync_completed(i)) for i in range(60)))
+    page = tab.page
+    await log_in(page, admin)
+    await connected(page)
+    rows = page.locator("#feed-entries > li")
+    await expect(rows).to_have_count(50)
+    await rows.last.scroll_into_view_if_needed()
+    top_before = await rows.first.get_attribute("data-entry-id")
+    await start_watching(page)
+
+    committed = await write_steadily(activity.log, RATE, STREAM_S)
+    bar = page.locator("#show-new-entries")
+    await expect(bar).to_have_text(f"{len(committed)} new entries", timeout=SETTLE_S * 1000)
+
+    seen = await watched(page, committed)
+    delays = seen.bar_delays()
+    print(
+        f"\nbar counted {seen.bar_count()}/{len(committed)} at {RATE}/s; commit → counted "
+        f"p50 {quantile(delays, 0.5):.3f} s, p99 {quantile(delays, 0.99):.3f} s"
+    )
+    assert seen.seen == set()  # nothing moved under the reader
+    assert await rows.first.get_attribute("data-entry-id") == top_before
+    assert len(delays) == len(committed) and quantile(delays, 0.99) <= 1.0
+
+    await bar.click()  # more than a page waits: a fresh first page, newest first
+    newest = max(committed, key=lambda i: (committed[i], i))
+    await expect(rows.first).to_have_attribute("data-entry-id", str(newest))
+    await expect(page.locator("#new-entries")).to_be_hidden()
+    assert tab.errors == []

@@ -16,8 +16,9 @@ TOO_BIG = 2**63
     [
         ("GET", "/admin/activity?after=!!!", "invalid cursor"),
         ("GET", "/admin/activity?before=AAAA", "invalid cursor"),
-        ("GET", f"/admin/activity/rows?id={TOO_BIG}", "less than or equal to"),
-        ("GET", "/admin/activity/rows?id=abc", "valid integer"),
+        ("GET", f"/admin/activity/rows?since={TOO_BIG}", "less than or equal to"),
+        ("GET", "/admin/activity/rows?since=abc", "valid integer"),
+        ("GET", "/admin/activity/rows", "Field required"),
         ("GET", "/admin/activity?q=%00", "U+0000"),
         ("GET", "/admin/orders?q=%00", "U+0000"),
         ("GET", "/admin/orders/ord%00x", "U+0000"),

@@ -141,18 +141,36 @@ class TestFeed:
             in (await client.http.get("/admin/activity")).text
         )
 
-    async def test_rows_fragment_for_live_updates(
+    async def test_rows_changed_since_the_page_for_live_updates(
         self, client: AdminClient, activity: ActivityHandle, story: Story
     ) -> None:
-        ids = await activity.log(
+        page = await client.http.get("/admin/activity", params={"category": "syncs"})
+        seq = int(page.text.split('data-feed-seq="', 1)[1].split('"', 1)[0])
+        fetch = {"X-Requested-With": "fetch"}
+        sync, bounce = await activity.log(
             story.at(1, story.sync_failed()), story.at(2, EmailBounced.example())
         )
-        by_id = await client.http.get(
-            f"/admin/activity/rows?id={ids[0]}", headers={"X-Requested-With": "fetch"}
-        )
-        assert row_ids(by_id.text) == [ids[0]]
-        filtered = await client.http.get("/admin/activity/rows?category=syncs")
-        assert row_ids(filtered.text) == [ids[0]]
+        everything = await client.http.get(f"/admin/activity/rows?since={seq}", headers=fetch)
+        assert set(row_ids(everything.text)) == {sync, bounce}
+        assert everything.text.count("data-arrives") == 2
+        assert everything.headers["X-Feed-Complete"] == "1"
+        assert everything.headers["X-Feed-Reload"] == "0"
+        now = int(everything.headers["X-Feed-Seq"])
+        assert now > seq
+
+        syncs = await client.http.get(f"/admin/activity/rows?since={seq}&category=syncs")
+        assert row_ids(syncs.text) == [sync]  # the bounce never was, nor will be, on that page
+        nothing = await client.http.get(f"/admin/activity/rows?since={now}", headers=fetch)
+        assert row_ids(nothing.text) == [] and nothing.headers["X-Feed-Seq"] == str(now)
+
+        await client.post(f"/admin/activity/entries/{sync}/resolve")
+        resolved = await client.http.get(f"/admin/activity/rows?since={now}&tab=attention")
+        assert row_ids(resolved.text) == [sync]  # the page may show it: update it there
+        assert "data-arrives" not in resolved.text and "Resolved" in resolved.text
+
+        gone = await client.http.get(f"/admin/activity/rows?since={now + 1000}", headers=fetch)
+        assert gone.headers["X-Feed-Reload"] == "1"  # a fresh first page instead
+        assert set(row_ids(gone.text)) == {sync, bounce}
 
 
 class TestRetries:

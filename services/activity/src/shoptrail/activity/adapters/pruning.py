@@ -12,7 +12,12 @@ PRUNE_LOCK = zlib.crc32(b"shoptrail-activity-prune")
 
 CHANGES_KEPT = timedelta(days=1)
 """A browser away longer than this reloads instead of catching up."""
-PRUNE_CHANGES = "DELETE FROM activity_changes WHERE created_at < :cutoff"
+# The newest change always stays: its number is where the log stands, even when quiet for
+# longer than CHANGES_KEPT (a page rendered then must not look older than the log).
+PRUNE_CHANGES = """
+DELETE FROM activity_changes
+WHERE created_at < :cutoff AND seq < (SELECT max(seq) FROM activity_changes)
+"""
 
 PRUNE_BATCH = """
 DELETE FROM activity_log

@@ -14,6 +14,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     true,
     tuple_,
 )
@@ -22,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shoptrail.activity.adapters.tables import activity_counts, activity_log, orders
 from shoptrail.activity.domain.feed import (
     ATTENTION_LEVELS,
+    CHANGES_LIMIT,
     PAGE_SIZE,
     Cursor,
     Direction,
+    FeedChanges,
     FeedFilter,
     FeedPage,
     Tab,
@@ -32,6 +35,7 @@ from shoptrail.activity.domain.feed import (
 
 t = activity_log
 SEARCH_COUNT_CAP = 10_000
+LATEST_CHANGE = "SELECT coalesce(max(seq), 0) FROM activity_changes"
 
 # Literal SQL, not bound parameters: the planner can only use a partial index
 # when the query states its predicate itself.
@@ -95,6 +99,8 @@ class LogQueries:
                 stmt = stmt.where(key > tuple_(literal(cursor.occurred_at), literal(cursor.id)))
             stmt = stmt.order_by(t.c.occurred_at.asc(), t.c.id.asc())
         async with self.engine.connect() as conn:
+            # Read first: every change up to this number is in what the page query sees.
+            seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
             if cursor is None and len(rows) <= limit and (f.search or f.order_id):
                 total, capped = len(rows), False  # the page holds every match: no second scan
@@ -113,7 +119,64 @@ class LogQueries:
         else:
             newer = first if more else None
             older = last
-        return FeedPage(entries, older, newer, total, capped, f)
+        return FeedPage(entries, older, newer, total, capped, f, seq)
+
+    async def changes(
+        self, f: FeedFilter, *, since: int, limit: int = CHANGES_LIMIT
+    ) -> FeedChanges:
+        """The entries changes after `since` touched, as they are now, at most `limit` of them.
+
+        Whole changes only: the answer's `seq` is exact, so asking again from it
+        misses nothing and repeats nothing. Change numbers follow commit order
+        (see migration 0002), so a reader that has seen change N has seen all before it.
+        """
+        async with self.engine.connect() as conn:
+            changes = (
+                await conn.execute(
+                    text(
+                        "SELECT seq, kind, entry_ids, inserted FROM activity_changes "
+                        "WHERE seq > :since ORDER BY seq LIMIT :n"
+                    ),
+                    {"since": since, "n": limit + 1},
+                )
+            ).all()
+            bounds = (
+                await conn.execute(
+                    text(
+                        "SELECT min(seq) AS oldest, coalesce(max(seq), 0) AS latest "
+                        "FROM activity_changes"
+                    )
+                )
+            ).one()
+            gone = since > bounds.latest or (
+                bounds.oldest is not None and since < bounds.oldest - 1
+            )
+            seq, ids, new, reload = since, set[int](), set[int](), gone
+            for change in () if gone else changes:
+                touched = ids | set(change.entry_ids)
+                if change.kind == "reload" or (len(touched) > limit and not ids):
+                    reload = True  # a rebuild, or one change larger than a reader takes
+                    break
+                if len(touched) > limit:
+                    break  # the rest next time
+                seq, ids = change.seq, touched
+                new.update(change.entry_ids[: change.inserted])
+            if reload:
+                return FeedChanges(since, int(bounds.latest), [], reload=True)
+            complete = len(changes) <= limit and (not changes or seq == changes[-1].seq)
+            entries: list[dict[str, Any]] = []
+            if ids:
+                matches = filter_clause(f).label("matches")
+                stmt = (
+                    select(t, matches)
+                    .where(t.c.id.in_(sorted(ids)))
+                    .order_by(t.c.occurred_at.desc(), t.c.id.desc())
+                )
+                entries = [
+                    entry_dict(r) | {"inserted": r.id in new}
+                    for r in (await conn.execute(stmt)).all()
+                ]
+        return FeedChanges(since, seq, entries, complete=complete)
 
     async def _total(self, conn: Any, f: FeedFilter) -> tuple[int, bool]:
         if f.search or f.order_id:

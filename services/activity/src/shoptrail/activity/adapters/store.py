@@ -220,7 +220,7 @@ async def write_entries(
             resolved.extend(row["id"] for row in rows)
     inserted_ids = [i for _, i in inserted]
     if tables.live and (inserted_ids or resolved):
-        await record_change(conn, inserted_ids + resolved)
+        await record_change(conn, inserted_ids + resolved, inserted=len(inserted_ids))
     return WriteResult(
         inserted_ids=inserted_ids,
         duplicates=len(entries) - len(new),
@@ -228,11 +228,17 @@ async def write_entries(
     )
 
 
-async def record_change(conn: AsyncConnection, entry_ids: list[int], kind: str = "entries") -> int:
-    """Number this transaction's change and announce it on commit (call it last)."""
+async def record_change(
+    conn: AsyncConnection, entry_ids: list[int], kind: str = "entries", *, inserted: int = 0
+) -> int:
+    """Number this transaction's change and announce it on commit (call it last).
+
+    `entry_ids` lists the entries this transaction inserted first, `inserted`
+    of them, then those it updated.
+    """
     raw: Any = (await conn.get_raw_connection()).driver_connection
     seq: int = await raw.fetchval(
-        "SELECT activity_record_change($1, $2::bigint[])", kind, entry_ids
+        "SELECT activity_record_change($1, $2::bigint[], $3)", kind, entry_ids, inserted
     )
     return seq
 

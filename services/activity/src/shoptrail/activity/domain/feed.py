@@ -77,6 +77,30 @@ class FeedPage:
     total: int
     total_capped: bool = False
     filters: FeedFilter = field(default_factory=FeedFilter)
+    seq: int = 0  # the change number the page is current to (live updates follow from it)
+
+
+CHANGES_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class FeedChanges:
+    """What changed in the log after change `since`, up to change `seq`, for one reader.
+
+    `entries` holds the current state of every entry those changes touched,
+    each marked with whether the changes inserted it (else they updated it)
+    and whether the reader's filters match it now. `complete` is
+    false when more changes follow `seq` (ask again from it); `reload` is true
+    when they cannot be given as increments (the changes were pruned, the log
+    was rebuilt, or one change touched more entries than a reader can take):
+    the reader starts again from a fresh first page.
+    """
+
+    since: int
+    seq: int
+    entries: list[dict[str, object]]
+    complete: bool = True
+    reload: bool = False
 
 
 Direction = Literal["older", "newer"]

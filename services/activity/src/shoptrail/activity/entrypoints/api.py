@@ -12,8 +12,10 @@ from shoptrail.activity.adapters.queries import LogQueries
 from shoptrail.activity.adapters.resolutions import NotResolvableError, Resolutions
 from shoptrail.activity.domain.feed import Cursor, FeedFilter, InvalidCursorError, Tab
 from shoptrail.activity.entrypoints.schemas import (
+    ChangedEntryOut,
     CountOut,
     EntryOut,
+    FeedChangesOut,
     FeedPageOut,
     OrderOut,
     ResolvedOut,
@@ -104,6 +106,33 @@ async def feed(
         newer=page.newer.encode() if page.newer else None,
         total=page.total,
         total_capped=page.total_capped,
+        seq=page.seq,
+    )
+
+
+@router.get("/feed/changes", response_model=FeedChangesOut)
+async def feed_changes(
+    request: Request,
+    queries: QueriesDep,
+    filters: FilterDep,
+    since: Annotated[
+        int, Query(ge=0, le=BIGINT_MAX, description="The last change the reader has (`seq`).")
+    ],
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many entries.")] = 200,
+) -> FeedChangesOut:
+    """Everything that changed after change `since`, for a page that stays current.
+
+    The feed page gives its `seq`; the live WebSocket says when there is more.
+    Ask from the last `seq` until `complete`, and no entry is missed or repeated,
+    however busy the shop or long the gap.
+    """
+    with timed(request, "feed_changes"):
+        changes = await queries.changes(filters, since=since, limit=limit)
+    return FeedChangesOut(
+        seq=changes.seq,
+        complete=changes.complete,
+        reload=changes.reload,
+        entries=[ChangedEntryOut.model_validate(e) for e in changes.entries],
     )
 
 

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
+
+from shoptrail.activity.domain.feed import Cursor
 
 
 class LiveEntryOut(BaseModel):
@@ -39,6 +41,26 @@ class EntryOut(LiveEntryOut):
     correlation_id: str | None
     inserted_at: datetime = Field(description="When the log recorded it.")
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The feed's position of this entry: `/api/feed?after=` it gives the "
+        "entries older than this one."
+    )
+    @property
+    def cursor(self) -> str:
+        return Cursor(self.occurred_at, self.id).encode()
+
+
+class ChangedEntryOut(EntryOut):
+    inserted: bool = Field(
+        description="True when these changes added the entry; false when they only updated "
+        "it (a resolution): update it where the reader shows it, do not add it."
+    )
+    matches: bool = Field(
+        description="Whether the filters asked for match the entry now. One that does not "
+        "may still be on the reader's screen from before (an entry resolved away from "
+        "the Needs attention tab): update it there, do not add it."
+    )
+
 
 class FeedPageOut(BaseModel):
     """A page of the feed, newest first."""
@@ -48,6 +70,24 @@ class FeedPageOut(BaseModel):
     newer: str | None = Field(description="Cursor for the previous (newer) page: `?before=`.")
     total: int = Field(description="Entries in this tab with these filters.")
     total_capped: bool = Field(description="True when a search matched more than `total`.")
+    seq: int = Field(
+        description="The change number this page is current to: "
+        "`/api/feed/changes?since=` it gives everything that changed after."
+    )
+
+
+class FeedChangesOut(BaseModel):
+    """What changed after change `since`: how a page stays current without a gap."""
+
+    seq: int = Field(description="Up to this change; ask again with `since=` this.")
+    complete: bool = Field(description="False when more changes follow `seq`: ask again at once.")
+    reload: bool = Field(
+        description="True when the changes cannot be given as increments (pruned, the log "
+        "rebuilt, or too many at once): start again from the first page of `/api/feed`."
+    )
+    entries: list[ChangedEntryOut] = Field(
+        description="Every entry the changes touched, as it is now, newest first."
+    )
 
 
 class CountOut(BaseModel):

@@ -8,7 +8,7 @@ import httpx
 
 from shoptrail.admin_ui.adapters.http import call
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
-from shoptrail.admin_ui.domain.models import Entry, FeedPage, LiveToken, Order
+from shoptrail.admin_ui.domain.models import Entry, FeedChanges, FeedPage, LiveToken, Order
 from shoptrail.admin_ui.service_layer.ports import NotFoundError
 
 SERVICE = "activity"
@@ -37,6 +37,11 @@ class ActivityClient:
     async def feed(self, query: FeedQuery, *, limit: int) -> FeedPage:
         response = await self._get("/api/feed", params=query.api_params(limit))
         return FeedPage.model_validate(response.json())
+
+    async def feed_changes(self, query: FeedQuery, *, since: int) -> FeedChanges:
+        params = [*query.filter_params(), ("since", str(since))]
+        response = await self._get("/api/feed/changes", params=params)
+        return FeedChanges.model_validate(response.json())
 
     async def attention_count(self) -> int:
         return int((await self._get("/api/attention/count")).json()["count"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shoptrail.events import Money
 
 Level = Literal["debug", "info", "warning", "error"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Read(BaseModel):
@@ -31,6 +32,20 @@ class Entry(_Read):
     resolution: str | None = None
     resolution_note: str | None = None
     needs_attention: bool = False
+    cursor: str | None = None  # where "older than this entry" starts, for the pager
+    # In live changes (`FeedChanges`): added by them (else only updated), and whether the
+    # page's filters match it now. A row the page adds is both; others it only updates.
+    inserted: bool = False
+    matches: bool = True
+
+    @property
+    def arrives(self) -> bool:
+        return self.inserted and self.matches
+
+    @property
+    def at_us(self) -> int:
+        """When it happened, in µs since the epoch: with the id, the feed's order (newest first)."""
+        return (self.occurred_at - EPOCH) // timedelta(microseconds=1)
 
     @property
     def is_problem(self) -> bool:
@@ -46,6 +61,16 @@ class FeedPage(_Read):
     newer: str | None = None
     total: int = 0
     total_capped: bool = False
+    seq: int = 0  # the change number the page is current to
+
+
+class FeedChanges(_Read):
+    """What changed after change `since`, up to `seq` (see activity's `/api/feed/changes`)."""
+
+    seq: int
+    complete: bool = True
+    reload: bool = False
+    entries: list[Entry] = Field(default_factory=list)
 
 
 class Order(_Read):

@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import Field
 
 from shoptrail.admin_ui.auth.sessions import UserDep
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
-from shoptrail.admin_ui.domain.models import Entry
 from shoptrail.admin_ui.entrypoints.web import (
     ServicesDep,
     back_to,
@@ -29,7 +27,6 @@ PAGE_SIZE = 50
 NoteField = Annotated[str, Form(max_length=2000)]
 NextField = Annotated[str, Form(max_length=2000)]
 EntryId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
-RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
 def feed_query(request: Request) -> FeedQuery:
@@ -40,11 +37,6 @@ def feed_query(request: Request) -> FeedQuery:
 async def feed(request: Request, services: ServicesDep, _: UserDep) -> HTMLResponse:
     query = feed_query(request)
     page = await services.activity.feed(query, limit=PAGE_SIZE)
-    newest = page.entries[0].id if page.entries and query.is_first_page else None
-    if newest is None and not query.is_first_page:
-        # Beyond the first page, the live bar counts entries newer than the newest match.
-        top = await services.activity.feed(query.first_page, limit=1)
-        newest = top.entries[0].id if top.entries else 0
     return await render_page(
         request,
         "feed.html",
@@ -53,7 +45,6 @@ async def feed(request: Request, services: ServicesDep, _: UserDep) -> HTMLRespo
         page=page,
         entries=page.entries,
         back=query.url(),
-        newest_id=newest or 0,
     )
 
 
@@ -62,20 +53,30 @@ async def rows(
     request: Request,
     services: ServicesDep,
     _: UserDep,
-    ids: Annotated[list[RowId], Query(alias="id", max_length=PAGE_SIZE)] = [],  # noqa: B006
+    since: Annotated[int, Query(ge=0, le=BIGINT_MAX)],
 ) -> HTMLResponse:
-    """Rendered rows: the given entries, else the first page for the filters (for live updates)."""
-    if ids:
-        entries: list[Entry] = list(
-            await asyncio.gather(*(services.activity.entry(i) for i in ids))
-        )
+    """For the page's script: the rows changed after change `since`, for the page's filters.
+
+    The headers say where that leaves the page: `X-Feed-Seq` (ask from there
+    next time), `X-Feed-Complete` (0: more changes wait, ask again at once) and
+    `X-Feed-Reload` (1: the changes could not be given one by one; the rows are
+    a fresh first page that replaces the list, `X-Feed-Older` its next cursor).
+    Rows marked `data-arrives` are new on the page; the others update a row it shows.
+    """
+    query = feed_query(request).first_page
+    changes = await services.activity.feed_changes(query, since=since)
+    headers = {"X-Feed-Reload": "0", "X-Feed-Complete": "1" if changes.complete else "0"}
+    if changes.reload:
+        page = await services.activity.feed(query, limit=PAGE_SIZE)
+        entries, seq = page.entries, page.seq
+        headers |= {"X-Feed-Reload": "1", "X-Feed-Older": page.older or ""}
     else:
-        entries = (
-            await services.activity.feed(feed_query(request).first_page, limit=PAGE_SIZE)
-        ).entries
+        # Rows to add, and rows that changed (resolutions) which the page may be showing.
+        entries = [e for e in changes.entries if e.arrives or not e.inserted]
+        seq = changes.seq
     # Rows fetched by the script are only ever acted on by the script: no return path needed.
     html = render_fragment(request, "_entry_rows.html", entries=entries, back="/admin/activity")
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=headers | {"X-Feed-Seq": str(seq)})
 
 
 async def _row_response(

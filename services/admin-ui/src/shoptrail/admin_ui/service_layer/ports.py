@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
-from shoptrail.admin_ui.domain.models import Entry, FeedPage, LiveToken, Order, ShopSettings
+from shoptrail.admin_ui.domain.models import (
+    Entry,
+    FeedChanges,
+    FeedPage,
+    LiveToken,
+    Order,
+    ShopSettings,
+)
 
 
 class UpstreamError(Exception):
@@ -54,6 +61,7 @@ class ActionOutcome:
 
 class ActivityPort(Protocol):
     async def feed(self, query: FeedQuery, *, limit: int) -> FeedPage: ...
+    async def feed_changes(self, query: FeedQuery, *, since: int) -> FeedChanges: ...
     async def attention_count(self) -> int: ...
     async def entry(self, entry_id: int) -> Entry: ...
     async def resolve(self, entry_id: int, *, note: str | None, dismiss: bool) -> Entry: ...

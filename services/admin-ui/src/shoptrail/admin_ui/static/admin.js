@@ -85,107 +85,183 @@
     }
   });
 
-  // ---- the feed: new rows at the top without moving the reader ---------------
+  // ---- the feed: every change, in the feed's order, without moving the reader ------
+  //
+  // The page was rendered current to change `data-feed-seq`. The WebSocket only says
+  // that there are newer changes; the page then asks the admin for the rows changed
+  // since the last change it applied (`/admin/activity/rows?since=`), until it has
+  // them all. So no entry is missed however many arrive between two fetches, and a
+  // steady stream is fetched at most every FETCH_GAP ms (a throttle: a change waits
+  // for at most one gap and one fetch, never for the stream to pause).
 
   const feedList = document.getElementById("feed-entries");
   const newBar = document.getElementById("new-entries");
   const newButton = document.getElementById("show-new-entries");
-  let newestId = Number(body.dataset.newestId || 0);
-  let waiting = []; // new rows held back while the reader is elsewhere on the page
+  const pager = document.querySelector(".pager[data-older-url]");
+  const WINDOW = 150; // rows kept while the reader stays at the top; older ones drop off
+  const FETCH_GAP = 250; // ms between two fetches of changes
+  let appliedSeq = Number(body.dataset.feedSeq || 0); // every change up to this is on the page
+  let announcedSeq = appliedSeq; // the newest change the socket has told of
+  let pulling = false;
+  let pullTimer = null;
+  let lastPull = 0;
+  let pullRetry = 1000;
+  let waiting = new Map(); // entry id → row: new rows held while the reader is elsewhere
+  let behind = false; // changes the page could not take one by one: only a fresh page helps
 
   /** On the first page with the top of the list in view: new rows can go in without a jump. */
   function readerAtTop() {
     return body.dataset.firstPage === "true" && feedList.getBoundingClientRect().top >= 0;
   }
 
-  function rowsOnScreen() {
-    return new Set([...feedList.querySelectorAll("li.entry")].map((li) => li.dataset.entryId));
+  /** True when row `a` comes before row `b` in the feed (newest first: time, then id). */
+  function before(a, b) {
+    const at = Number(a.dataset.at) - Number(b.dataset.at);
+    return at !== 0 ? at > 0 : Number(a.dataset.entryId) > Number(b.dataset.entryId);
   }
 
-  function insertAtTop(rows) {
-    for (const row of [...rows].reverse()) {
-      row.classList.add("is-new");
-      feedList.prepend(row);
+  function hasOlderPage() {
+    return Boolean(pager?.querySelector('a[rel="next"]'));
+  }
+
+  /** "Older →" continues after `row` (the last one kept on the page). */
+  function olderAfter(cursor) {
+    if (!pager || !cursor) return;
+    let link = pager.querySelector('a[rel="next"]');
+    if (!link) {
+      link = document.createElement("a");
+      link.rel = "next";
+      link.textContent = "Older →";
+      pager.append(link);
     }
-    document.querySelector(".feed ~ .empty")?.remove();
+    link.href = pager.dataset.olderUrl.replace("CURSOR", encodeURIComponent(cursor));
+  }
+
+  /** Put a new row where the feed's order puts it; false when its place is a later page. */
+  function place(row) {
+    row.classList.add("is-new");
+    for (const li of feedList.children) {
+      if (before(row, li)) {
+        li.before(row);
+        return true;
+      }
+    }
+    if (hasOlderPage()) return false; // older than every row shown: "Older →" has it
+    feedList.append(row);
+    return true;
+  }
+
+  /** A bounded page: past WINDOW rows the oldest leave, and "Older →" starts after them. */
+  function trimToWindow() {
+    const rows = feedList.children;
+    if (rows.length <= WINDOW) return;
+    while (rows.length > WINDOW) rows[rows.length - 1].remove();
+    olderAfter(rows[rows.length - 1].dataset.cursor);
   }
 
   function showWaiting() {
-    const n = waiting.length;
-    newBar.hidden = n === 0;
-    newButton.textContent = `${n} new ${n === 1 ? "entry" : "entries"}`;
+    const n = waiting.size;
+    newBar.hidden = n === 0 && !behind;
+    newButton.textContent = behind
+      ? "New entries: show the latest"
+      : `${n} new ${n === 1 ? "entry" : "entries"}`;
+  }
+
+  function insertRows(rows) {
+    let placed = false;
+    for (const row of rows) placed = place(row) || placed;
+    if (placed) {
+      document.querySelector(".feed ~ .empty")?.remove();
+      if (readerAtTop()) trimToWindow();
+    }
   }
 
   newButton?.addEventListener("click", () => {
-    if (body.dataset.firstPage !== "true") {
-      window.location.assign(body.dataset.firstPageUrl);
+    if (body.dataset.firstPage !== "true" || behind || waiting.size > WINDOW) {
+      window.location.assign(body.dataset.firstPageUrl); // a fresh first page, nothing skipped
       return;
     }
-    insertAtTop(waiting);
-    waiting = [];
+    insertRows(waiting.values());
+    waiting = new Map();
     showWaiting();
     feedList.scrollIntoView({ block: "start" });
     feedList.querySelector("li.entry a, li.entry button")?.focus({ preventScroll: true });
   });
 
-  /** Fetch the first page for the reader's filters; keep the rows newer than what we have. */
-  async function collectNewRows() {
-    const fresh = await getHtml(body.dataset.rowsUrl);
-    const present = rowsOnScreen();
-    const held = new Set(waiting.map((li) => li.dataset.entryId));
+  /** Apply the rows changed since `appliedSeq`: update those shown, add or hold new ones. */
+  function applyChanges(fragmentRows) {
     const arrivals = [];
-    for (const row of fresh.querySelectorAll("li.entry")) {
-      if (present.has(row.dataset.entryId)) break; // everything below is already on screen
-      if (Number(row.dataset.entryId) > newestId && !held.has(row.dataset.entryId)) {
-        arrivals.push(row);
-      }
+    for (const row of fragmentRows) {
+      const id = row.dataset.entryId;
+      if (document.getElementById(row.id)) swapRow(row);
+      else if (waiting.has(id)) waiting.set(id, row);
+      else if (row.hasAttribute("data-arrives")) arrivals.push(row);
     }
-    for (const row of arrivals) newestId = Math.max(newestId, Number(row.dataset.entryId));
-    if (readerAtTop() && waiting.length === 0) {
-      insertAtTop(arrivals);
-    } else {
-      waiting = [...arrivals, ...waiting];
+    if (arrivals.length && readerAtTop() && waiting.size === 0) insertRows(arrivals);
+    else for (const row of arrivals) waiting.set(row.dataset.entryId, row);
+    showWaiting();
+  }
+
+  /** The list replaced by a fresh first page (the changes could not be given one by one). */
+  function startOver(fragmentRows, olderCursor) {
+    if (!readerAtTop()) {
+      behind = true; // the reader is elsewhere: say so, and let them choose when
+      waiting = new Map();
       showWaiting();
+      return;
     }
+    waiting = new Map();
+    showWaiting();
+    feedList.replaceChildren(...fragmentRows);
+    pager?.querySelector('a[rel="next"]')?.remove();
+    olderAfter(olderCursor);
   }
 
-  /** Re-render rows already on screen whose entry changed (resolved elsewhere, say). */
-  async function refreshRows(ids) {
-    const params = new URLSearchParams(ids.map((id) => ["id", String(id)]));
-    const fresh = await getHtml(`/admin/activity/rows?${params}`);
-    for (const row of fresh.querySelectorAll("li.entry")) swapRow(row);
-  }
-
-  // Several messages in a burst become one fetch.
-  let changed = new Set();
-  let lookForNew = false;
-  let feedTimer = null;
-  function scheduleFeedUpdate() {
-    clearTimeout(feedTimer);
-    feedTimer = setTimeout(async () => {
-      const ids = [...changed];
-      const wantNew = lookForNew;
-      changed = new Set();
-      lookForNew = false;
-      try {
-        if (ids.length) await refreshRows(ids);
-        if (wantNew) await collectNewRows();
-      } catch (error) {
-        console.warn("feed update failed", error);
-      } finally {
-        // How many live updates this page has applied: visible in the inspector, read by tests.
-        body.dataset.feedUpdates = String(Number(body.dataset.feedUpdates || 0) + 1);
-      }
-    }, 150);
-  }
-
-  function onFeedEntries(entries) {
-    const present = rowsOnScreen();
-    for (const entry of entries) {
-      if (present.has(String(entry.id))) changed.add(entry.id);
-      else lookForNew = true;
+  async function pullChanges() {
+    pullTimer = null;
+    pulling = true;
+    try {
+      do {
+        lastPull = performance.now();
+        const url = new URL(body.dataset.rowsUrl, window.location.href);
+        url.searchParams.set("since", String(appliedSeq));
+        const response = await fetch(url, { headers: FETCH_HEADERS, credentials: "same-origin" });
+        if (response.status === 401) return window.location.reload(); // the session ended
+        if (!response.ok) throw new Error(`rows: ${response.status}`);
+        const rows = [...fragment(await response.text()).querySelectorAll("li.entry")];
+        if (response.headers.get("X-Feed-Reload") === "1") {
+          startOver(rows, response.headers.get("X-Feed-Older"));
+        } else if (!behind) {
+          applyChanges(rows);
+        }
+        appliedSeq = Number(response.headers.get("X-Feed-Seq"));
+        announcedSeq = Math.max(announcedSeq, appliedSeq);
+        if (response.headers.get("X-Feed-Complete") === "1") break;
+      } while (true);
+      pullRetry = 1000;
+    } catch (error) {
+      console.warn("feed update failed; trying again", error);
+      pullTimer = setTimeout(pullChanges, pullRetry);
+      pullRetry = Math.min(pullRetry * 2, 30000);
+      return;
+    } finally {
+      pulling = false;
+      // How many live updates this page has applied: visible in the inspector, read by tests.
+      body.dataset.feedUpdates = String(Number(body.dataset.feedUpdates || 0) + 1);
     }
-    scheduleFeedUpdate();
+    schedulePull();
+  }
+
+  /** Fetch soon if a change is waiting: at once after a quiet spell, else one gap after the last. */
+  function schedulePull(force = false) {
+    if (pulling || pullTimer !== null || (!force && announcedSeq <= appliedSeq)) return;
+    const wait = Math.max(0, lastPull + FETCH_GAP - performance.now());
+    pullTimer = setTimeout(pullChanges, wait);
+  }
+
+  function onFeedChange(seq, force = false) {
+    announcedSeq = Math.max(announcedSeq, seq);
+    schedulePull(force);
   }
 
   // ---- the order page: Refresh and live updates replace the changing parts -----
@@ -227,11 +303,9 @@
     lastSeq = message.seq;
     if (typeof message.count === "number") showAttentionCount(message.count);
     if (mode === "feed" && feedList) {
-      if (message.type === "entries") onFeedEntries(message.entries || []);
-      if (message.type === "hello" || message.type === "reload") {
-        lookForNew = true; // catch up on anything since the page was rendered
-        scheduleFeedUpdate();
-      }
+      // After (re)connecting, catch up on whatever the socket could not have told us.
+      if (message.type === "hello") onFeedChange(message.seq, true);
+      if (message.type === "entries" || message.type === "reload") onFeedChange(message.seq);
     } else if (mode === "order" && orderLive) {
       if (message.type !== "badge") refreshOrder().catch((e) => console.warn(e));
     }
