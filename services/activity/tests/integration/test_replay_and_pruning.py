@@ -166,3 +166,21 @@ async def test_pruning_removes_old_entries_but_keeps_unresolved_problems(
         counts = await conn.scalar(text("SELECT sum(n) FROM activity_counts"))
     assert left == {old_open_error, new_info}
     assert counts == 2, "the counters follow deletions"
+
+
+async def test_pruning_old_changes_keeps_the_newest_so_the_log_knows_where_it_stands(
+    engine: AsyncEngine, log: Log
+) -> None:
+    """A page rendered after a quiet day must get the log's real change number, not 0
+    (which would make every later change look like a gap too old to fill)."""
+    for _ in range(3):
+        await log(new_event(OrderShipped.example(), source="/t"))
+    async with engine.begin() as conn:
+        newest = await conn.scalar(text("SELECT max(seq) FROM activity_changes"))
+        await conn.execute(
+            text("UPDATE activity_changes SET created_at = now() - interval '2 days'")
+        )
+    await prune(engine, retention=timedelta(days=90), now=datetime.now(UTC))
+    async with engine.connect() as conn:
+        kept = list((await conn.scalars(text("SELECT seq FROM activity_changes"))).all())
+    assert kept == [newest]

@@ -16,7 +16,8 @@ from shoptrail.admin_ui.devtools.feedwatch import (
     write_steadily,
 )
 from shoptrail.admin_ui.devtools.harness import ActivityHandle, ServeAdmin, Story
-from shoptrail.events.fulfilment import OrderShipped
+from shoptrail.events import EventData
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
 
 pytestmark = [
     pytest.mark.browser,
@@ -206,4 +207,53 @@ async def test_a_reader_further_down_is_told_the_exact_count_and_keeps_their_pla
     newest = max(committed, key=lambda i: (committed[i], i))
     await expect(rows.first).to_have_attribute("data-entry-id", str(newest))
     await expect(page.locator("#new-entries")).to_be_hidden()
+    assert tab.errors == []
+
+
+async def test_a_filtered_page_gains_only_the_rows_its_filters_match(
+    tab: Tab, serve_admin: ServeAdmin, activity: ActivityHandle, story: Story
+) -> None:
+    admin = await serve_admin(activity)
+    page = tab.page
+    await log_in(page, admin, "/admin/activity?tab=attention")
+    await connected(page)
+    body = page.locator("body")
+    await expect(body).to_have_attribute("data-feed-updates", "1")  # the catch-up after hello
+    mixed: list[EventData] = [
+        story.sync_completed(i) if i % 3 else story.submission_failed(f"ord_{i}", "no stock")
+        for i in range(12)
+    ]
+    ids = await activity.log(*(story.at(200 + i, data) for i, data in enumerate(mixed)))
+    errors = [
+        i for i, data in zip(ids, mixed, strict=True) if isinstance(data, OrderSubmissionFailed)
+    ]
+    rows = page.locator("#feed-entries > li")
+    await expect(rows).to_have_count(len(errors), timeout=LIVE)
+    shown = [int(i or 0) for i in await rows.evaluate_all("rs => rs.map(r => r.dataset.entryId)")]
+    assert shown == sorted(errors, reverse=True)
+    assert tab.errors == []
+
+
+async def test_after_a_rebuild_the_page_starts_again_from_a_fresh_first_page(
+    tab: Tab, serve_admin: ServeAdmin, activity: ActivityHandle, story: Story
+) -> None:
+    """Replay rebuilds the log (entry ids change): rows cannot be patched, the list is
+    replaced by a fresh first page, and live updates go on from there."""
+    from shoptrail.activity.adapters.store import record_change
+
+    admin = await serve_admin(activity)
+    await activity.log(*(story.at(i, story.sync_completed(i)) for i in range(3)))
+    page = tab.page
+    await log_in(page, admin)
+    await connected(page)
+    body = page.locator("body")
+    await expect(body).to_have_attribute("data-feed-updates", "1")
+    await page.evaluate("window.__sameDocument = true")
+    async with activity.engine.begin() as conn:
+        await record_change(conn, [], kind="reload")
+    after = await activity.log(story.at(100, story.sync_failed("after the rebuild")))
+    rows = page.locator("#feed-entries > li")
+    await expect(rows.first).to_have_attribute("data-entry-id", str(after[0]), timeout=LIVE)
+    await expect(rows).to_have_count(4)
+    assert await page.evaluate("window.__sameDocument") is True  # the list, not the page
     assert tab.errors == []

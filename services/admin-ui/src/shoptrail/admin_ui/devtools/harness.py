@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.admin_ui.config import DEV_PASSWORD
 from shoptrail.events import Event, EventData, new_event
@@ -34,6 +35,7 @@ class ActivityHandle(Protocol):
     """The running activity service (the tests' conftest starts it)."""
 
     url: str
+    engine: AsyncEngine  # its database
 
     async def log(self, *events: Event[EventData]) -> list[int]:
         """Write events into the log as its consumer would; returns the new entry ids."""

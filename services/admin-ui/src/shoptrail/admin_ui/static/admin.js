@@ -107,6 +107,7 @@
   let lastPull = 0;
   let pullRetry = 1000;
   let waiting = new Map(); // entry id → row: new rows held while the reader is elsewhere
+  let waitingBeyond = 0; // more held than a page keeps: counted only (each arrives once)
   let behind = false; // changes the page could not take one by one: only a fresh page helps
 
   /** On the first page with the top of the list in view: new rows can go in without a jump. */
@@ -160,7 +161,7 @@
   }
 
   function showWaiting() {
-    const n = waiting.size;
+    const n = waiting.size + waitingBeyond;
     newBar.hidden = n === 0 && !behind;
     newButton.textContent = behind
       ? "New entries: show the latest"
@@ -177,7 +178,7 @@
   }
 
   newButton?.addEventListener("click", () => {
-    if (body.dataset.firstPage !== "true" || behind || waiting.size > WINDOW) {
+    if (body.dataset.firstPage !== "true" || behind || waitingBeyond > 0) {
       window.location.assign(body.dataset.firstPageUrl); // a fresh first page, nothing skipped
       return;
     }
@@ -197,20 +198,26 @@
       else if (waiting.has(id)) waiting.set(id, row);
       else if (row.hasAttribute("data-arrives")) arrivals.push(row);
     }
-    if (arrivals.length && readerAtTop() && waiting.size === 0) insertRows(arrivals);
-    else for (const row of arrivals) waiting.set(row.dataset.entryId, row);
+    if (arrivals.length && readerAtTop() && waiting.size + waitingBeyond === 0) {
+      insertRows(arrivals);
+    } else {
+      for (const row of arrivals) {
+        if (waiting.size < WINDOW) waiting.set(row.dataset.entryId, row);
+        else waitingBeyond += 1;
+      }
+    }
     showWaiting();
   }
 
   /** The list replaced by a fresh first page (the changes could not be given one by one). */
   function startOver(fragmentRows, olderCursor) {
+    waiting = new Map();
+    waitingBeyond = 0;
     if (!readerAtTop()) {
       behind = true; // the reader is elsewhere: say so, and let them choose when
-      waiting = new Map();
       showWaiting();
       return;
     }
-    waiting = new Map();
     showWaiting();
     feedList.replaceChildren(...fragmentRows);
     pager?.querySelector('a[rel="next"]')?.remove();
@@ -284,6 +291,34 @@
     refreshOrder().catch(() => window.location.reload());
   });
 
+  // Live updates: one refresh at a time, at most every FETCH_GAP ms, and one more after a
+  // refresh if anything changed while it ran (so the last change is always shown, and an
+  // older answer never lands after a newer one).
+  let orderRefreshing = false;
+  let orderStale = false;
+  let orderTimer = null;
+  let orderLastRefresh = 0;
+  function scheduleOrderRefresh() {
+    orderStale = true;
+    if (orderRefreshing || orderTimer !== null) return;
+    const wait = Math.max(0, orderLastRefresh + FETCH_GAP - performance.now());
+    orderTimer = setTimeout(async () => {
+      orderTimer = null;
+      orderRefreshing = true;
+      orderStale = false;
+      orderLastRefresh = performance.now();
+      try {
+        await refreshOrder();
+      } catch (error) {
+        console.warn("order update failed", error);
+        orderStale = true;
+      } finally {
+        orderRefreshing = false;
+      }
+      if (orderStale) scheduleOrderRefresh();
+    }, wait);
+  }
+
   // ---- the WebSocket to the activity service ----------------------------------
 
   const liveState = document.getElementById("live-state");
@@ -307,7 +342,7 @@
       if (message.type === "hello") onFeedChange(message.seq, true);
       if (message.type === "entries" || message.type === "reload") onFeedChange(message.seq);
     } else if (mode === "order" && orderLive) {
-      if (message.type !== "badge") refreshOrder().catch((e) => console.warn(e));
+      if (message.type !== "badge") scheduleOrderRefresh();
     }
   }
 
