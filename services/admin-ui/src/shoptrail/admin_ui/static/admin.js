@@ -125,7 +125,7 @@
     return Boolean(pager?.querySelector('a[rel="next"]'));
   }
 
-  /** "Older →" continues after `row` (the last one kept on the page). */
+  /** "Older →" continues after the entry at `cursor` (the last row kept on the page). */
   function olderAfter(cursor) {
     if (!pager || !cursor) return;
     let link = pager.querySelector('a[rel="next"]');
