@@ -217,3 +217,14 @@ class TestFetchingKafkaJars:
 
         assert sandbox.mvn_calls == 1
         assert "fetching" not in sandbox.stderr("again")
+
+
+def test_a_kafka_cluster_id_never_reads_as_an_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A random id starting with "-" made the storage tool fail ("expected one argument")."""
+    import uuid
+
+    dashed = uuid.UUID(bytes=b"\xfb" + bytes(15))  # base64url: "-wAAAAAA…"
+    ids = iter([dashed, uuid.UUID(int=1)])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(ids))
+    cluster_id = stack.new_cluster_id()
+    assert not cluster_id.startswith("-") and len(cluster_id) == 22

@@ -232,6 +232,18 @@ logger.org.level = warn
 """
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64 (22 characters).
+
+    Never one that starts with "-": the storage tool would read it as an option
+    (`-t -y0f…`: "expected one argument"), one format in 64.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def kafka_up(p: Paths) -> None:
     pid_file = p.kafka_dir / "kafka.pid"
     if pid_alive(pid_file) and port_open(p.kafka_port):
@@ -251,7 +263,7 @@ def kafka_up(p: Paths) -> None:
     log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
     java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", classpath]
     if not (p.kafka_dir / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         say("formatting KRaft storage")
         subprocess.run(
             [*java, "kafka.tools.StorageTool", "format", "--standalone",
