@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shoptrail.activity.adapters.queries import LogQueries, entry_dict
+from shoptrail.activity.adapters.queries import LATEST_CHANGE, LogQueries, entry_dict
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,7 @@ class ChangeLog:
 
     async def latest(self) -> int:
         async with self.engine.connect() as conn:
-            return int(
-                await conn.scalar(text("SELECT coalesce(max(seq), 0) FROM activity_changes")) or 0
-            )
+            return int(await conn.scalar(text(LATEST_CHANGE)) or 0)
 
     async def oldest(self) -> int | None:
         async with self.engine.connect() as conn:
