@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.domain.entries import LogEntry, entry_from_event
 from shoptrail.activity.service_layer.ports import WriteResult
@@ -184,3 +186,49 @@ async def test_a_write_cancelled_at_any_point_leaves_no_connection_in_a_broken_t
         for _ in range(8):  # every pooled connection answers a plain query in a new transaction
             async with engine.begin() as conn:
                 assert await conn.scalar(text("SELECT count(*) >= 0 FROM activity_log"))
+
+
+@pytest.mark.timeout(300)
+async def test_a_write_cancelled_anywhere_leaves_no_transaction_behind(database_url: str) -> None:
+    """Cancel a write at each point it waits (BEGIN, COPY, the upserts, COMMIT),
+    then write again on the same pooled connection: that write must commit.
+
+    A write is cancelled when a sibling lane fails (isolation) or the consumer
+    stops. asyncpg keeps a transaction whose BEGIN was interrupted as the
+    connection's open transaction, so a connection handed back to the pool in
+    that state made the next write a savepoint that never committed: entries
+    reported stored were lost, and the open transaction's locks stalled others.
+    """
+    await migrate(database_url)
+    one = create_async_engine(database_url, pool_size=1, max_overflow=0)
+    observer = create_async_engine(database_url, pool_size=1, max_overflow=0)
+    store = PostgresLogStore(one)
+    n = 0
+    try:
+        for steps in range(10_000):
+            n += 1
+            write = asyncio.create_task(
+                store.write([entry_from_event(new_event(created(n), source="/t"))])
+            )
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            finished_first = write.done()
+            write.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await write
+
+            n += 1
+            after = entry_from_event(new_event(created(n), source="/t"))
+            await store.write([after])
+            async with observer.connect() as conn:
+                committed = await conn.scalar(
+                    text("SELECT count(*) FROM activity_log WHERE event_id = :id"),
+                    {"id": after.event_id},
+                )
+            assert committed == 1, f"a write after one cancelled at step {steps} was lost"
+            if finished_first:
+                break  # every point the write waits at has been cancelled once
+        assert steps > 3
+    finally:
+        await one.dispose()
+        await observer.dispose()

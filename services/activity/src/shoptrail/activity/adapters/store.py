@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,16 +270,35 @@ class PostgresLogStore(LogStore):
     while the next is being sent (bench/bench_activity.py measures the gain)."""
 
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
-        async with self.engine.connect() as conn:
-            raw: Any = (await conn.get_raw_connection()).driver_connection
+        async with self.engine.connect() as conn, raw_transaction(conn):
+            # One transaction for the chunk: the log rows, the order read model, the
+            # resolutions and the change notice commit together or not at all.
+            return await write_entries(conn, entries, self.tables)
+
+
+@asynccontextmanager
+async def raw_transaction(conn: AsyncConnection) -> AsyncIterator[Any]:
+    """A transaction on the pooled connection's asyncpg connection, yielded.
+
+    Only an error PostgreSQL raised inside the block leaves the connection clean
+    (asyncpg rolled back). Anything else (a cancellation while BEGIN, a
+    statement, COMMIT or ROLLBACK was in flight; a lost connection; a failed
+    rollback) may leave the server, or asyncpg, inside a transaction: asyncpg
+    keeps an interrupted BEGIN as the connection's open transaction, so the next
+    borrower's transaction would silently become a savepoint that never commits.
+    SQLAlchemy does not see raw transactions, so such a connection is closed
+    here, never handed back to the pool.
+    """
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    clean: BaseException | None = None
+    try:
+        async with raw.transaction():
             try:
-                # One transaction for the chunk: the log rows, the order read model, the
-                # resolutions and the change notice commit together or not at all.
-                async with raw.transaction():
-                    return await write_entries(conn, entries, self.tables)
-            except BaseException:
-                # Cancelled mid-statement, or a failed rollback: never hand such a
-                # connection back to the pool (SQLAlchemy does not see raw transactions).
-                if raw.is_closed() or raw.is_in_transaction():
-                    await conn.invalidate()
+                yield raw
+            except asyncpg.PostgresError as exc:
+                clean = exc
                 raise
+    except BaseException as exc:
+        if exc is not clean or raw.is_in_transaction():
+            await conn.invalidate()
+        raise

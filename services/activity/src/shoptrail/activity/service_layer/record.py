@@ -143,7 +143,10 @@ async def _record_lane(
             in_flight = None
     finally:
         if in_flight is not None:
+            # Wait for the cancelled write to roll back and give its connection up,
+            # so a retry of the same records never races the write it replaces.
             in_flight.cancel()
+            await asyncio.gather(in_flight, return_exceptions=True)
 
 
 async def record_resiliently(
