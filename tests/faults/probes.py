@@ -183,6 +183,53 @@ class Sender:
 
 
 @dataclass
+class Answer:
+    """One webhook sent once: its status, when it was sent (epoch s) and how long it took."""
+
+    status: int
+    sent_at: float
+    seconds: float
+    retry_after: str | None
+
+
+async def open_loop(
+    sender: Sender, orders: list[senders.Checkout], rate: float, *, url: str | None = None
+) -> list[Answer | None]:
+    """Send each order's checkout webhook once, on a fixed schedule whatever the answers
+    (an open loop, as Stripe sends), to ingest or to `url`; None where no answer came."""
+    secret = sender.secrets["stripe_webhook_secret"]
+    url = url or f"{sender.shop.urls['ingest']}/webhooks/stripe"
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    answers: list[Answer | None] = [None] * len(orders)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+
+        async def send(i: int, made: senders.Checkout) -> None:
+            body = senders.encode(senders.checkout_completed(made))
+            headers = {
+                "Stripe-Signature": senders.stripe_signature(body, secret),
+                "content-type": "application/json",
+            }
+            sent_at, started = time.time(), time.perf_counter()
+            with contextlib.suppress(httpx.HTTPError):
+                response = await http.post(url, content=body, headers=headers)
+                answers[i] = Answer(
+                    response.status_code,
+                    sent_at,
+                    time.perf_counter() - started,
+                    response.headers.get("retry-after"),
+                )
+
+        begun = time.monotonic()
+        sends = []
+        for i, made in enumerate(orders):
+            # The schedule, not the answers, sets the pace.
+            await asyncio.sleep(max(0.0, begun + i / rate - time.monotonic()))
+            sends.append(asyncio.create_task(send(i, made)))
+        await asyncio.gather(*sends)
+    return answers
+
+
+@dataclass
 class Outcome:
     logged: int = 0
     submitted: int = 0
