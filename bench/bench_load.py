@@ -13,6 +13,8 @@ answers (an open loop, as Stripe sends), and the benchmark prints:
 - the time to drain: from the last webhook until every order is in the log,
   submitted to the (fake) provider and mailed, against the burst's length;
 - webhook → its entry on a live WebSocket client (the admin's feed), p50 / p99;
+- the admin meanwhile: two logged-in owners paging the feed, p50 / p99
+  against the same on the quiet shop;
 - where the CPU went: each process's CPU per order over burst and drain.
 
 Then ingest alone (the other processes stopped) at BENCH_LOAD_ALONE_RATES
@@ -34,6 +36,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+from bench_feed import paging
 from common import Row
 from infra import REPO, service
 from websockets.asyncio.client import connect
@@ -47,6 +51,7 @@ import senders  # noqa: E402
 import stack  # noqa: E402
 
 from shoptrail.activity.realtime.tokens import mint  # noqa: E402
+from shoptrail.admin_ui.devtools.harness import log_in  # noqa: E402
 from shoptrail.testing import free_port  # noqa: E402
 from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
 from tests.faults.probes import Answer, Looker, Sender, checkout, open_loop  # noqa: E402
@@ -154,8 +159,23 @@ async def drained(looker: Looker, orders: list[senders.Checkout], since: float) 
         await asyncio.sleep(1.0)
 
 
+@dataclasses.dataclass
+class Owners:
+    """Logged-in admin clients paging the feed, and their latencies on the quiet shop."""
+
+    readers: list[httpx.AsyncClient]
+    quiet: list[float]
+
+
+async def owners(shop: LaunchedShop, count: int = 2) -> Owners:
+    readers = [httpx.AsyncClient(base_url=shop.urls["admin-ui"], timeout=60) for _ in range(count)]
+    for http in readers:
+        await log_in(http, *dev.ADMIN_LOGIN)
+    return Owners(readers, await paging(readers, 10.0, asyncio.Event()))
+
+
 async def at_rate(
-    shop: LaunchedShop, sender: Sender, looker: Looker, bare: str, rate: int
+    shop: LaunchedShop, sender: Sender, looker: Looker, bare: str, rate: int, admin: Owners
 ) -> tuple[list[Row], float]:
     label = f"{rate}/s for {SECONDS:.0f} s"
     bare_ms = await baseline(sender, bare, rate, SECONDS)
@@ -164,8 +184,13 @@ async def at_rate(
     live = asyncio.create_task(live_entries(shop, {o.order_id for o in orders}, stop))
     processes = roots(shop)
     cpu_before = cpu_seconds(processes)
+    stop_paging = asyncio.Event()
+    pagers = asyncio.create_task(paging(admin.readers, None, stop_paging))
     answers = await open_loop(sender, orders, rate)
     sent_all = time.monotonic()
+    stop_paging.set()
+    busy = [seconds * 1000 for seconds in await pagers]
+    quiet = [seconds * 1000 for seconds in admin.quiet]
     drain_s = await drained(looker, orders, sent_all)
     cpu_after = cpu_seconds(processes)
     stop.set()
@@ -191,6 +216,10 @@ async def at_rate(
             quantile(to_live, 0.5), quantile(times, 0.5), "ms"),
         Row("load", f"webhook→live entry p99 vs →answer p99, {label}",
             quantile(to_live, 0.99), p99, "ms"),
+        Row("load", f"admin feed page p50 during the burst vs quiet, {label}",
+            quantile(busy, 0.5), quantile(quiet, 0.5), "ms"),
+        Row("load", f"admin feed page p99 during the burst vs quiet, {label}",
+            quantile(busy, 0.99), quantile(quiet, 0.99), "ms"),
     ]  # fmt: skip
     used = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
     total = sum(used.values())
@@ -222,10 +251,11 @@ async def run_async() -> list[Row]:
         print("[bench] load: starting the whole shop…", flush=True)
         async with launch(Path(state)) as shop:
             sender, looker = Sender(shop), Looker(shop)
+            admin = await owners(shop)
             shop_p99: dict[int, float] = {}
             for rate in RATES:
                 print(f"[bench] load: whole shop, {rate} orders/s for {SECONDS:.0f} s…", flush=True)
-                measured, shop_p99[rate] = await at_rate(shop, sender, looker, bare, rate)
+                measured, shop_p99[rate] = await at_rate(shop, sender, looker, bare, rate, admin)
                 rows += measured
             for name in [n for n in shop.running if n != "ingest"]:
                 await shop.stop(name)
@@ -249,6 +279,8 @@ async def run_async() -> list[Row]:
             )  # fmt: skip
             await sender.aclose()
             await looker.aclose()
+            for http in admin.readers:
+                await http.aclose()
     return rows
 
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from shoptrail.events.envelope import Event
 from shoptrail.ingest.adapters.kafka import KafkaEventSink
 from shoptrail.ingest.bootstrap import create_app
 from shoptrail.ingest.config import Settings
-from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddleware, LoopLag
+from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddleware, Door, LoopLag
 from shoptrail.ingest.metrics import IngestMetrics
 
 
@@ -59,6 +60,7 @@ class TestLoopLag:
     async def test_the_real_sampler_sees_a_blocked_loop_then_a_free_one(self) -> None:
         admission = Admission(
             max_in_flight=10,
+            max_waiting=10,
             deadline=5.0,
             max_loop_lag=0.1,
             retry_after=5,
@@ -74,9 +76,30 @@ class TestLoopLag:
             await until(lambda: admission.refusal() is None)
 
 
+class TestDoor:
+    def test_counts_the_connections_waiting_to_be_taken(self) -> None:
+        with socket.create_server(("127.0.0.1", 0), backlog=50) as listening:
+            door = Door(listening)
+            assert door.waiting() == 0
+            clients = [socket.create_connection(listening.getsockname()) for _ in range(5)]
+            try:
+                assert door.waiting() == 5  # the kernel completed them; nobody took them
+                taken, _ = listening.accept()
+                taken.close()
+                assert door.waiting() == 4
+                admitted = admission(max_waiting=3, door=door)
+                assert admitted.refusal() == "waiting"
+                admitted.max_waiting = 4
+                assert admitted.refusal() is None
+            finally:
+                for client in clients:
+                    client.close()
+
+
 def admission(**limits: Any) -> Admission:
     values: dict[str, Any] = {
         "max_in_flight": 2,
+        "max_waiting": 3,
         "deadline": 5.0,
         "max_loop_lag": 0.5,
         "retry_after": 7,

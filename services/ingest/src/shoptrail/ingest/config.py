@@ -65,6 +65,14 @@ class Settings(ServiceSettings):
             "their own timeouts, so no sender resends one still being handled)."
         ),
     )
+    max_waiting: int = Field(
+        default=32,
+        gt=0,
+        description=(
+            "Connections waiting for ingest to take them (its socket's accept queue) past "
+            "which each webhook taken is answered 503 at once, so the queue drains."
+        ),
+    )
     max_in_flight: int = Field(
         default=64, gt=0, description="Webhooks handled at once; one more is answered 503."
     )
