@@ -215,12 +215,22 @@ class Process:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     health: str | None = None
+    nice: int = 0
+    """Scheduling priority (`nice`): background work yields the CPU to the webhook door
+    and to what the owner reads (see BACKGROUND)."""
 
     @property
     def service(self) -> str | None:
         """The Shoptrail service this runs (None for dev-only helpers)."""
         program = self.argv[0]
         return program.removeprefix("shoptrail-") if program.startswith("shoptrail-") else None
+
+
+BACKGROUND = 10
+"""The niceness of work that may fall behind and catch up (job workers, the consumers that
+submit orders and send mail, the local stand-ins for the provider and the mail server).
+On one machine at a burst they would otherwise take the CPU from ingest, whose answers
+must stay fast (the providers retry a slow answer), and from the admin."""
 
 
 def migrations(paths: stack.Paths, ports: Ports) -> list[Process]:
@@ -251,11 +261,13 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
                 str(mail_dir),
             ),
             health=f"{url(ports.mail_web)}/healthz",
+            nice=BACKGROUND,
         ),
         Process(
             "fake-provider",
             ("shoptrail-fulfilment", "fake-provider", "--port", str(ports.fake_provider)),
             health=f"{url(ports.fake_provider)}/_fake/orders",
+            nice=BACKGROUND,
         ),
         Process(
             "ingest", ("shoptrail-ingest", "serve"), env["ingest"], f"{url(ports.ingest)}/healthz"
@@ -271,24 +283,28 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
             ("shoptrail-fulfilment", "serve"),
             env["fulfilment"],
             f"{url(ports.fulfilment)}/healthz",
+            nice=BACKGROUND,
         ),
         Process(
             "fulfilment-worker",
             ("shoptrail-fulfilment", "worker"),
             env["fulfilment"],
             f"{url(ports.fulfilment_worker)}/readyz",
+            nice=BACKGROUND,
         ),
         Process(
             "notifier",
             ("shoptrail-notifier", "serve"),
             env["notifier"],
             f"{url(ports.notifier)}/healthz",
+            nice=BACKGROUND,
         ),
         Process(
             "notifier-worker",
             ("shoptrail-notifier", "worker"),
             env["notifier"],
             f"{url(ports.notifier_worker)}/readyz",
+            nice=BACKGROUND,
         ),
         Process(
             "admin-ui",
@@ -383,6 +399,8 @@ class Supervisor:
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
+        if process.nice:
+            os.setpriority(os.PRIO_PROCESS, child.pid, process.nice)
         self.children[process.name] = child
         assert child.stdout is not None
         colour = COLOURS[len(self.children) % len(COLOURS)]
@@ -572,6 +590,7 @@ def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
                 "service": p.service,
                 "phase": phase,
                 "env": p.env,
+                "nice": p.nice,
             }
             for phase, group in (
                 ("migrate", migrations(paths, ports)),

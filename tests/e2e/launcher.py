@@ -65,6 +65,7 @@ class PlannedProcess:
     argv: list[str]
     env: dict[str, str]
     phase: str
+    nice: int = 0
 
     def command(self, *args: str) -> list[str]:
         """The argv with the program resolved as dev.py's Supervisor does; `args` replace
@@ -143,6 +144,8 @@ class LaunchedShop:
                 cwd=REPO,
                 start_new_session=True,
             )
+        if nice := self.planned[name].nice:
+            os.setpriority(os.PRIO_PROCESS, self.running[name].pid, nice)
 
     async def stop(self, name: str, timeout: float = 15) -> int:
         """SIGTERM to the process group (as dev.py does), SIGKILL after `timeout`; exit code."""
@@ -242,6 +245,7 @@ async def launch(
                 p["argv"],
                 {**p["env"], **(settings or {}).get(p["name"], {})},
                 p["phase"],
+                p.get("nice", 0),
             )
             for p in plan["processes"]
         },

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shoptrail.ingest.domain import stripe_events as se
 from shoptrail.ingest.domain.errors import InvalidPayloadError
-from shoptrail.ingest.domain.facts import Fact, Ignored
+from shoptrail.ingest.domain.facts import Fact, Ignored, from_unix
 from shoptrail.ingest.domain.stripe_objects import CheckoutSession, StripeLineItem
 from shoptrail.ingest.service_layer.handlers import stripe_fact
 from shoptrail.ingest.service_layer.ports import StripeApi
@@ -137,3 +138,10 @@ def test_any_handled_stripe_event_is_a_fact_ignored_or_a_clear_400(raw: dict[str
         assert result.detail
     if isinstance(result, Fact):
         assert result.to_event().id  # the envelope builds too
+
+
+def test_a_created_time_no_date_can_hold_is_a_clear_400() -> None:
+    """Found by the test above: 2**40 s is after year 9999, a ValueError, so a 500."""
+    for created in (2**40, -(2**40), 10**30):
+        with pytest.raises(InvalidPayloadError, match="no unix time a date can hold"):
+            from_unix(created)

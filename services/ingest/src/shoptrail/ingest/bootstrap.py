@@ -16,6 +16,7 @@ from shoptrail.ingest.adapters.kafka import KafkaEventSink
 from shoptrail.ingest.adapters.stripe_api import StripeSdkApi
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.entrypoints import operations, webhooks
+from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddleware, Door
 from shoptrail.ingest.runtime import Runtime
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
@@ -63,11 +64,12 @@ async def connected(
         await stripe.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, door: Door | None = None) -> FastAPI:
     """Build the ingest app from its settings; nothing is created at import time.
 
     Clients are created here and connected in the app's lifespan, so an app
-    that is never started never touches Kafka.
+    that is never started never touches Kafka. `door` is the server's listening
+    socket, when the caller made it (`serve`): admission watches its queue.
     """
     producer = create_producer(settings)
     sink = KafkaEventSink(
@@ -78,9 +80,20 @@ def create_app(settings: Settings) -> FastAPI:
     async def kafka_ready() -> bool:
         return await producer.ping(timeout=2.0)
 
+    runtime = Runtime(settings=settings, sink=sink, stripe=stripe, kafka_ready=kafka_ready)
+    admission = Admission(
+        max_in_flight=settings.max_in_flight,
+        max_waiting=settings.max_waiting,
+        door=door,
+        deadline=settings.deadline_seconds,
+        max_loop_lag=settings.max_loop_lag_seconds,
+        retry_after=settings.overload_retry_after_seconds,
+        metrics=runtime.metrics,
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with connected(producer, sink, stripe):
+        async with connected(producer, sink, stripe), admission.sampling():
             yield
 
     app = FastAPI(
@@ -93,10 +106,10 @@ def create_app(settings: Settings) -> FastAPI:
     # Webhook bodies are cleaned, not refused (see domain/cleaning.py).
     app.add_middleware(StorableInput, check_bodies=False)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    # Outermost: a webhook is admitted or refused before anything else reads it.
+    app.add_middleware(AdmissionMiddleware, admission=admission)
     app.state.settings = settings
-    app.state.runtime = Runtime(
-        settings=settings, sink=sink, stripe=stripe, kafka_ready=kafka_ready
-    )
+    app.state.runtime = runtime
     app.include_router(webhooks.router)
     app.include_router(operations.router)
     return app

@@ -57,6 +57,37 @@ class Settings(ServiceSettings):
         default=5.0, gt=0, description="After this long without Kafka's ack, answer 503."
     )
 
+    deadline_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "A webhook not answered within this is answered 503 (senders retry; well inside "
+            "their own timeouts, so no sender resends one still being handled)."
+        ),
+    )
+    max_waiting: int = Field(
+        default=32,
+        gt=0,
+        description=(
+            "Connections waiting for ingest to take them (its socket's accept queue) past "
+            "which each webhook taken is answered 503 at once, so the queue drains."
+        ),
+    )
+    max_in_flight: int = Field(
+        default=64, gt=0, description="Webhooks handled at once; one more is answered 503."
+    )
+    max_loop_lag_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description=(
+            "When the event loop has run later than this all through the last second, new "
+            "webhooks are answered 503 (requests are queueing); 0 turns the check off."
+        ),
+    )
+    overload_retry_after_seconds: int = Field(
+        default=5, gt=0, description="`Retry-After` on a 503 for being too busy."
+    )
+
     @field_validator("stripe_webhook_secrets", "email_webhook_secrets", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

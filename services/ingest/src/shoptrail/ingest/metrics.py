@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class IngestMetrics:
@@ -38,6 +38,21 @@ class IngestMetrics:
             "ingest_webhook_handling_seconds",
             "Time from reading a webhook to answering it, by sender.",
             ["sender"],
+            registry=self.registry,
+        )
+
+        self.shed = Counter(
+            "ingest_webhooks_shed",
+            "Webhooks answered 503 at the door, by reason (in_flight, loop_lag, deadline).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "ingest_webhooks_in_flight", "Webhooks being handled now.", registry=self.registry
+        )
+        self.loop_lag = Gauge(
+            "ingest_event_loop_lag_seconds",
+            "How late the event loop has run throughout the last second.",
             registry=self.registry,
         )
 

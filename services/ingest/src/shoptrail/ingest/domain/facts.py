@@ -53,8 +53,14 @@ class Ignored:
 
 
 def from_unix(seconds: int) -> datetime:
-    """A Stripe-style unix timestamp as an aware UTC datetime."""
-    return datetime.fromtimestamp(seconds, UTC)
+    """A Stripe-style unix timestamp as an aware UTC datetime, or a clear 400 when no date
+    has it (before year 1 or after 9999)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidPayloadError(
+            "invalid_payload", f"{seconds} is no unix time a date can hold"
+        ) from None
 
 
 def parse_json_object(body: bytes, sender: str) -> dict[str, Any]:

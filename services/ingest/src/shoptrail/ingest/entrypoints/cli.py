@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from shoptrail.ingest.adapters.kafka import KafkaEventSink
 from shoptrail.ingest.bootstrap import connected, create_app, create_producer, create_stripe_api
 from shoptrail.ingest.config import Settings
 from shoptrail.ingest.domain.errors import UpstreamUnavailableError
+from shoptrail.ingest.entrypoints.admission import Door
 from shoptrail.ingest.service_layer.reconcile import ReconcileReport, parse_duration, reconcile
 from shoptrail.kit.logging import configure_logging
 
@@ -80,18 +82,22 @@ async def run_reconcile(settings: Settings, since: timedelta, dry_run: bool) -> 
         )
 
 
+BACKLOG = 2048
+"""uvicorn's default: connections the kernel completes and holds until ingest takes them."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `shoptrail-ingest` command."""
     args = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
     if args.command == "serve":
-        uvicorn.run(
-            create_app(settings),
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            log_config=None,
+        # The listening socket is ours, so admission can see who waits at the door.
+        listening = socket.create_server(
+            (args.host or settings.host, args.port or settings.port), backlog=BACKLOG
         )
+        app = create_app(settings, door=Door(listening))
+        uvicorn.Server(uvicorn.Config(app, log_config=None)).run(sockets=[listening])
         return
     try:
         report = asyncio.run(run_reconcile(settings, args.since, args.dry_run))

@@ -46,7 +46,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Genuinely signed but unreadable payload."},
     401: {"model": ErrorBody, "description": "Unsigned, forged, tampered, stale or future."},
     413: {"model": ErrorBody, "description": "Body larger than the configured limit."},
-    503: {"model": ErrorBody, "description": "Kafka or Stripe unavailable: retry later."},
+    503: {
+        "model": ErrorBody,
+        "description": "Kafka or Stripe unavailable, or ingest too busy (`overloaded`): retry.",
+    },
 }
 
 

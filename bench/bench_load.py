@@ -1,0 +1,288 @@
+"""A burst of orders: the whole shop on this machine at rising rates, against a bare route.
+
+The whole shop as `make dev --no-demo` starts it (every service process, real
+Kafka and PostgreSQL on private ports). For each rate in BENCH_LOAD_RATES
+(default 10,20,50,100 orders/s), distinct signed `checkout.session.completed`
+webhooks go out on a fixed schedule for BENCH_LOAD_SECONDS (30), whatever the
+answers (an open loop, as Stripe sends), and the benchmark prints:
+
+- webhook → answer p50 / p99 against a bare FastAPI route at the same rate,
+  measured in the same run just before (`bare_route.py`);
+- the share answered 503 (ingest refusing at its door, see
+  `ingest/entrypoints/admission.py`), and the slowest answer;
+- the time to drain: from the last webhook until every order is in the log,
+  submitted to the (fake) provider and mailed, against the burst's length;
+- webhook → its entry on a live WebSocket client (the admin's feed), p50 / p99;
+- the admin meanwhile: two logged-in owners paging the feed, p50 / p99
+  against the same on the quiet shop;
+- where the CPU went: each process's CPU per order over burst and drain.
+
+Then ingest alone (the other processes stopped) at BENCH_LOAD_ALONE_RATES
+(100,200,400): the capacity of one node with and without the rest of the shop
+is the highest rate whose p99 stays within 50 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from bench_feed import paging
+from common import Row
+from infra import REPO, service
+from websockets.asyncio.client import connect
+
+for folder in (REPO, REPO / "deploy" / "local"):
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+
+import dev  # noqa: E402
+import senders  # noqa: E402
+import stack  # noqa: E402
+
+from shoptrail.activity.realtime.tokens import mint  # noqa: E402
+from shoptrail.admin_ui.devtools.harness import log_in  # noqa: E402
+from shoptrail.testing import free_port  # noqa: E402
+from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
+from tests.faults.probes import Answer, Looker, Sender, checkout, open_loop  # noqa: E402
+
+RATES = [int(r) for r in os.environ.get("BENCH_LOAD_RATES", "10,20,50,100").split(",") if r]
+ALONE_RATES = [int(r) for r in os.environ.get("BENCH_LOAD_ALONE_RATES", "100,200,400").split(",")]
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
+TARGET_P99_MS = 50.0
+DRAIN_TIMEOUT_S = 1200.0
+
+
+def quantile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+def _stat_table() -> dict[int, tuple[int, float]]:
+    """pid → (parent pid, CPU seconds so far) for every process."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process and its descendants (PostgreSQL's
+    backends are children of its postmaster)."""
+    table = _stat_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> Iterator[int]:
+        yield pid
+        for child in children.get(pid, ()):
+            yield from tree(child)
+
+    return {name: sum(table[p][1] for p in tree(pid) if p in table) for name, pid in roots.items()}
+
+
+def roots(shop: LaunchedShop) -> dict[str, int]:
+    """The shop's processes, Kafka and PostgreSQL by name → pid."""
+    found = {name: process.pid for name, process in shop.running.items()}
+    paths = dataclasses.replace(stack.paths_from_env(), state=shop.state)
+    with contextlib.suppress(OSError, ValueError):
+        found["kafka"] = int((paths.kafka_dir / "kafka.pid").read_text().strip())
+    for pidfile in paths.pg_dir.rglob("postmaster.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            found["postgres"] = int(pidfile.read_text().split()[0])
+    return found
+
+
+async def live_entries(
+    shop: LaunchedShop, wanted: set[str], stop: asyncio.Event
+) -> dict[str, float]:
+    """A live feed client (as the admin's page): order id → when its order.created arrived."""
+    token, _ = mint(
+        dev.DEV_SECRETS["activity_ws_secret"].encode(),
+        subject="bench",
+        ttl=timedelta(hours=2),
+        now=datetime.now(UTC),
+    )
+    ws_url = shop.urls["activity"].replace("http://", "ws://") + "/ws?feed=1"
+    arrived: dict[str, float] = {}
+    async with connect(ws_url, origin=shop.urls["admin-ui"], max_size=None) as ws:  # type: ignore[arg-type]
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    message = json.loads(await ws.recv())
+                    now = time.time()
+                    for entry in message.get("entries", ()):
+                        order = entry.get("order_id")
+                        if entry.get("event_type") == "order.created" and order in wanted:
+                            arrived.setdefault(order, now)
+    return arrived
+
+
+def answered(answers: list[Answer | None]) -> tuple[list[float], int, int]:
+    """(answer times in ms, how many 503, how many got no answer)."""
+    times = [a.seconds * 1000 for a in answers if a is not None]
+    refused = sum(1 for a in answers if a is not None and a.status == 503)
+    return times, refused, sum(a is None for a in answers)
+
+
+async def baseline(sender: Sender, url: str, rate: int, seconds: float) -> list[float]:
+    orders = [checkout("bench-bare") for _ in range(int(rate * seconds))]
+    times, _, _ = answered(await open_loop(sender, orders, rate, url=url))
+    return times
+
+
+async def drained(looker: Looker, orders: list[senders.Checkout], since: float) -> float:
+    """Seconds from `since` until every order is logged, submitted and mailed."""
+    while True:
+        outcomes = await looker.outcomes(orders)
+        if all(o.complete for o in outcomes.values()):
+            return time.monotonic() - since
+        if time.monotonic() - since > DRAIN_TIMEOUT_S:
+            return float("inf")
+        await asyncio.sleep(1.0)
+
+
+@dataclasses.dataclass
+class Owners:
+    """Logged-in admin clients paging the feed, and their latencies on the quiet shop."""
+
+    readers: list[httpx.AsyncClient]
+    quiet: list[float]
+
+
+async def owners(shop: LaunchedShop, count: int = 2) -> Owners:
+    readers = [httpx.AsyncClient(base_url=shop.urls["admin-ui"], timeout=60) for _ in range(count)]
+    for http in readers:
+        await log_in(http, *dev.ADMIN_LOGIN)
+    return Owners(readers, await paging(readers, 10.0, asyncio.Event()))
+
+
+async def at_rate(
+    shop: LaunchedShop, sender: Sender, looker: Looker, bare: str, rate: int, admin: Owners
+) -> tuple[list[Row], float]:
+    label = f"{rate}/s for {SECONDS:.0f} s"
+    bare_ms = await baseline(sender, bare, rate, SECONDS)
+    orders = [checkout(f"bench-{rate}") for _ in range(int(rate * SECONDS))]
+    stop = asyncio.Event()
+    live = asyncio.create_task(live_entries(shop, {o.order_id for o in orders}, stop))
+    processes = roots(shop)
+    cpu_before = cpu_seconds(processes)
+    stop_paging = asyncio.Event()
+    pagers = asyncio.create_task(paging(admin.readers, None, stop_paging))
+    answers = await open_loop(sender, orders, rate)
+    sent_all = time.monotonic()
+    stop_paging.set()
+    busy = [seconds * 1000 for seconds in await pagers]
+    quiet = [seconds * 1000 for seconds in admin.quiet]
+    drain_s = await drained(looker, orders, sent_all)
+    cpu_after = cpu_seconds(processes)
+    stop.set()
+    arrived = await live
+    times, refused, unanswered = answered(answers)
+    to_live = [
+        (arrived[o.order_id] - a.sent_at) * 1000
+        for o, a in zip(orders, answers, strict=True)
+        if a is not None and o.order_id in arrived
+    ]
+    p99 = quantile(times, 0.99)
+    rows = [
+        Row("load", f"webhook→answer p50, shop vs bare route, {label}",
+            quantile(times, 0.5), quantile(bare_ms, 0.5), "ms"),
+        Row("load", f"webhook→answer p99, shop vs bare route, {label}",
+            p99, quantile(bare_ms, 0.99), "ms"),
+        Row("load", f"slowest answer vs the 5 s deadline, {label}", max(times), 5000, "ms"),
+        Row("load", f"answered 503 (+{unanswered} unanswered) / sent, {label}",
+            refused, len(orders), "webhooks"),
+        Row("load", f"drain after the last webhook vs the burst, {label}", drain_s,
+            SECONDS, "s"),
+        Row("load", f"webhook→live entry p50 vs →answer p50, {label}",
+            quantile(to_live, 0.5), quantile(times, 0.5), "ms"),
+        Row("load", f"webhook→live entry p99 vs →answer p99, {label}",
+            quantile(to_live, 0.99), p99, "ms"),
+        Row("load", f"admin feed page p50 during the burst vs quiet, {label}",
+            quantile(busy, 0.5), quantile(quiet, 0.5), "ms"),
+        Row("load", f"admin feed page p99 during the burst vs quiet, {label}",
+            quantile(busy, 0.99), quantile(quiet, 0.99), "ms"),
+    ]  # fmt: skip
+    used = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    total = sum(used.values())
+    for name, seconds in sorted(used.items(), key=lambda item: -item[1]):
+        rows.append(
+            Row("load", f"CPU ms/order: {name} vs all, {label}",
+                seconds * 1000 / len(orders), total * 1000 / len(orders), "ms")
+        )  # fmt: skip
+    return rows, p99
+
+
+def capacity(p99_by_rate: dict[int, float]) -> float:
+    """The highest measured rate whose p99 stayed within the target (0 if none did)."""
+    return max((r for r, p99 in p99_by_rate.items() if p99 <= TARGET_P99_MS), default=0)
+
+
+async def run_async() -> list[Row]:
+    rows: list[Row] = []
+    bare_port = free_port()
+    bare = f"http://127.0.0.1:{bare_port}/webhooks/stripe"
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-load-") as state,
+        service(
+            [sys.executable, str(Path(__file__).with_name("bare_route.py")), str(bare_port)],
+            {},
+            f"http://127.0.0.1:{bare_port}/healthz",
+        ),
+    ):
+        print("[bench] load: starting the whole shop…", flush=True)
+        async with launch(Path(state)) as shop:
+            sender, looker = Sender(shop), Looker(shop)
+            admin = await owners(shop)
+            shop_p99: dict[int, float] = {}
+            for rate in RATES:
+                print(f"[bench] load: whole shop, {rate} orders/s for {SECONDS:.0f} s…", flush=True)
+                measured, shop_p99[rate] = await at_rate(shop, sender, looker, bare, rate, admin)
+                rows += measured
+            for name in [n for n in shop.running if n != "ingest"]:
+                await shop.stop(name)
+            alone_p99: dict[int, float] = {}
+            for rate in ALONE_RATES:
+                print(f"[bench] load: ingest alone, {rate}/s…", flush=True)
+                bare_ms = await baseline(sender, bare, rate, SECONDS)
+                orders = [checkout("bench-alone") for _ in range(int(rate * SECONDS))]
+                times, refused, _ = answered(await open_loop(sender, orders, rate))
+                alone_p99[rate] = quantile(times, 0.99)
+                label = f"{rate}/s for {SECONDS:.0f} s"
+                rows += [
+                    Row("load", f"ingest alone: webhook→answer p99 vs bare route, {label}",
+                        alone_p99[rate], quantile(bare_ms, 0.99), "ms"),
+                    Row("load", f"ingest alone: answered 503 / sent, {label}", refused,
+                        len(orders), "webhooks"),
+                ]  # fmt: skip
+            rows.append(
+                Row("load", f"capacity (p99 ≤ {TARGET_P99_MS:.0f} ms): whole shop vs ingest alone",
+                    capacity(shop_p99), capacity(alone_p99), "orders/s")
+            )  # fmt: skip
+            await sender.aclose()
+            await looker.aclose()
+            for http in admin.readers:
+                await http.aclose()
+    return rows
+
+
+def run() -> list[Row]:
+    return asyncio.run(run_async())
