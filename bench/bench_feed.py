@@ -22,7 +22,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,13 +57,13 @@ WS_SECRET = "bench-feed-ws-secret-0123456789abcdef"  # noqa: S105
 OLDER = re.compile(r'href="(/admin/activity\?after=[^"]+)" rel="next"')
 
 
-async def socket_delays(ws_url: str, origin: str, stop: asyncio.Event) -> dict[int, float]:
-    """A bare feed client: entry id → when its frame arrived (s since the epoch)."""
-    token, _ = mint(
-        WS_SECRET.encode(), subject="bench", ttl=timedelta(hours=1), now=datetime.now(UTC)
-    )
-    arrived: dict[int, float] = {}
-    async with connect(f"{ws_url}?feed=1", origin=origin) as ws:  # type: ignore[arg-type]
+async def feed_entries(
+    ws_url: str, origin: str, secret: str, stop: asyncio.Event
+) -> AsyncIterator[tuple[float, dict[str, Any]]]:
+    """A bare live-feed client (as the admin's page): each pushed entry with when its frame
+    arrived (s since the epoch), until `stop`."""
+    token, _ = mint(secret.encode(), subject="bench", ttl=timedelta(hours=2), now=datetime.now(UTC))
+    async with connect(f"{ws_url}?feed=1", origin=origin, max_size=None) as ws:  # type: ignore[arg-type]
         await ws.send(json.dumps({"type": "auth", "token": token}))
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -71,7 +71,14 @@ async def socket_delays(ws_url: str, origin: str, stop: asyncio.Event) -> dict[i
                     message = json.loads(await ws.recv())
                     now = time.time()
                     for entry in message.get("entries", ()):
-                        arrived.setdefault(entry["id"], now)
+                        yield now, entry
+
+
+async def socket_delays(ws_url: str, origin: str, stop: asyncio.Event) -> dict[int, float]:
+    """Entry id → when its frame arrived at a bare feed client."""
+    arrived: dict[int, float] = {}
+    async for now, entry in feed_entries(ws_url, origin, WS_SECRET, stop):
+        arrived.setdefault(entry["id"], now)
     return arrived
 
 

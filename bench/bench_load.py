@@ -27,20 +27,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from bench_feed import paging
+from bench_feed import feed_entries, paging
 from common import Row
 from infra import REPO, service
-from websockets.asyncio.client import connect
 
 for folder in (REPO, REPO / "deploy" / "local"):
     if str(folder) not in sys.path:
@@ -50,7 +47,6 @@ import dev  # noqa: E402
 import senders  # noqa: E402
 import stack  # noqa: E402
 
-from shoptrail.activity.realtime.tokens import mint  # noqa: E402
 from shoptrail.admin_ui.devtools.harness import log_in  # noqa: E402
 from shoptrail.testing import free_port  # noqa: E402
 from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
@@ -113,25 +109,13 @@ async def live_entries(
     shop: LaunchedShop, wanted: set[str], stop: asyncio.Event
 ) -> dict[str, float]:
     """A live feed client (as the admin's page): order id → when its order.created arrived."""
-    token, _ = mint(
-        dev.DEV_SECRETS["activity_ws_secret"].encode(),
-        subject="bench",
-        ttl=timedelta(hours=2),
-        now=datetime.now(UTC),
-    )
-    ws_url = shop.urls["activity"].replace("http://", "ws://") + "/ws?feed=1"
+    ws_url = shop.urls["activity"].replace("http://", "ws://") + "/ws"
+    secret = dev.DEV_SECRETS["activity_ws_secret"]
     arrived: dict[str, float] = {}
-    async with connect(ws_url, origin=shop.urls["admin-ui"], max_size=None) as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.5):
-                    message = json.loads(await ws.recv())
-                    now = time.time()
-                    for entry in message.get("entries", ()):
-                        order = entry.get("order_id")
-                        if entry.get("event_type") == "order.created" and order in wanted:
-                            arrived.setdefault(order, now)
+    async for now, entry in feed_entries(ws_url, shop.urls["admin-ui"], secret, stop):
+        order = entry.get("order_id")
+        if entry.get("event_type") == "order.created" and order in wanted:
+            arrived.setdefault(order, now)
     return arrived
 
 

@@ -105,13 +105,18 @@ class LoopLag:
         # in the window is not "fine" for want of evidence.
         return min(recent if len(recent) >= 2 else [late for _, late in self._samples][-2:])
 
-    async def run(self) -> None:
-        """Sample for ever (a task of the app's lifespan)."""
+    async def run(self, report: Callable[[float], None] = lambda behind: None) -> None:
+        """Sample for ever (a task of the app's lifespan); `report` hears `behind()` once
+        a window."""
+        reported = self.clock()
         while True:
             due = self.clock() + self.interval
             await asyncio.sleep(self.interval)
             now = self.clock()
             self.record(now, max(0.0, now - due))
+            if now - reported >= self.window:
+                report(self.behind())
+                reported = now
 
 
 @dataclass
@@ -158,22 +163,13 @@ class Admission:
     @contextlib.asynccontextmanager
     async def sampling(self) -> AsyncIterator[None]:
         """Sample the loop's lag while the app runs (its lifespan)."""
-        task = asyncio.create_task(self._sample(), name="ingest-loop-lag")
+        task = asyncio.create_task(self.lag.run(self.metrics.loop_lag.set), name="ingest-loop-lag")
         try:
             yield
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def _sample(self) -> None:
-        sampler = asyncio.create_task(self.lag.run())
-        try:
-            while True:
-                await asyncio.sleep(1.0)
-                self.metrics.loop_lag.set(self.lag.behind())
-        finally:
-            sampler.cancel()
 
 
 DETAIL = {
