@@ -11,13 +11,14 @@ mypy base) to the same module, `tests.conftest`.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext
 
 from shoptrail.admin_ui.devtools.browser import launch_chromium
+from shoptrail.testing.otlp import Receiver, otlp_receiver
 
 REPO = Path(__file__).resolve().parents[2]
 for folder in (REPO, REPO / "deploy" / "local"):
@@ -30,9 +31,20 @@ from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-async def launched_shop(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LaunchedShop]:
-    """`make dev --no-demo` on private ports, Kafka, PostgreSQL and state, process by process."""
-    async with launch(tmp_path_factory.mktemp("launched-shop")) as shop:
+def otlp() -> Iterator[Receiver]:
+    """Where the launched shop's processes export their spans (OTLP over HTTP)."""
+    with otlp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+async def launched_shop(
+    tmp_path_factory: pytest.TempPathFactory, otlp: Receiver
+) -> AsyncIterator[LaunchedShop]:
+    """`make dev --no-demo` on private ports, Kafka, PostgreSQL and state, process by process,
+    with tracing exported to `otlp` as an operator would turn it on."""
+    tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url, "OTEL_BSP_SCHEDULE_DELAY": "500"}
+    async with launch(tmp_path_factory.mktemp("launched-shop"), everywhere=tracing) as shop:
         yield shop
 
 

@@ -219,13 +219,17 @@ def _plan(env: dict[str, str]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def launch(
-    state: Path, *, settings: dict[str, dict[str, str]] | None = None
+    state: Path,
+    *,
+    settings: dict[str, dict[str, str]] | None = None,
+    everywhere: dict[str, str] | None = None,
 ) -> AsyncIterator[LaunchedShop]:
     """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
     (and the private Kafka and PostgreSQL data deleted) on the way out.
 
     `settings` adds environment variables to named processes' planned settings
-    (`{"fulfilment": {"FULFILMENT_X": "1"}}`), as an operator would set them."""
+    (`{"fulfilment": {"FULFILMENT_X": "1"}}`), as an operator would set them;
+    `everywhere` adds them to every process (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
     base = free_port_block()
     env = {
         **os.environ,
@@ -243,7 +247,7 @@ async def launch(
             p["name"]: PlannedProcess(
                 p["name"],
                 p["argv"],
-                {**p["env"], **(settings or {}).get(p["name"], {})},
+                {**p["env"], **(everywhere or {}), **(settings or {}).get(p["name"], {})},
                 p["phase"],
                 p.get("nice", 0),
             )

@@ -39,6 +39,7 @@ from senders import Checkout, Customer, Item, Status
 from sqlalchemy.engine import make_url
 
 from shoptrail.admin_ui.devtools.browser import Tab, open_tab
+from shoptrail.testing.otlp import Receiver, tree
 from tests.e2e.launcher import LaunchedShop
 
 pytestmark = [
@@ -310,6 +311,7 @@ SAME_AFTER_REPLAY = (
     "message",
     "payload",
     "correlation_id",
+    "trace_id",
     "occurred_at",
     "resolution",
     "needs_attention",
@@ -396,3 +398,64 @@ async def test_3_a_replay_into_an_emptied_database_gives_back_the_same_feed(
         if orders_after[story][key] != was and key != "updated_at"  # the writer's clock
     }
     assert changed == {}
+
+
+async def test_4_one_order_is_one_trace_across_every_service(
+    launched_shop: LaunchedShop, api: ActivityApi, doors: Shop, otlp: Receiver, artifacts: Path
+) -> None:
+    """A Stripe webhook through ingest → Kafka → fulfilment → its job → the provider →
+    notifier → its job → SMTP → activity: every step a span of one trace, exported over
+    OTLP by each process, and the log's entries name that trace. (The webhook's server
+    span is FastAPI's own; the rest are shoptrail.events.tracing's and FastStream's.)"""
+    order = Checkout(
+        customer=buyer("Grace Hopper"),
+        items=(Item("pfy-tee-sunset", "Sunset Tee", 2500, "M / Navy"),),
+        provider="Printify",
+    )
+    await doors.stripe(senders.checkout_completed(order))
+    await api.wait_for_order(order.order_id)
+    first_steps = ("Order placed", "Order confirmation sent", "Submitted to Printify")
+    deadline = time.monotonic() + LIVE / 1000
+    while True:
+        timeline = await api.timeline(order.order_id)
+        steps = {
+            step: entry
+            for entry in timeline
+            for step in first_steps
+            if entry["message"].startswith(step)
+        }
+        if len(steps) == len(first_steps) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert set(steps) == set(first_steps), [e["message"] for e in timeline]
+    trace_ids = {step: entry["trace_id"] for step, entry in steps.items()}
+    trace_id = trace_ids["Order placed"]
+    assert trace_id and re.fullmatch(r"[0-9a-f]{32}", trace_id)
+    assert set(trace_ids.values()) == {trace_id}, trace_ids
+
+    wanted = {
+        ("ingest", "POST /webhooks/stripe"),
+        ("ingest", "shoptrail.ingest publish"),
+        ("fulfilment", "shoptrail.ingest process"),
+        ("fulfilment-worker", "job submit_order"),
+        ("fulfilment-worker", "Printify POST"),
+        ("fulfilment-worker", "shoptrail.fulfilment publish"),
+        ("notifier", "shoptrail.ingest process"),
+        ("notifier-worker", "job notifier.send_email"),
+        ("notifier-worker", "smtp send"),
+        ("activity", "activity log"),
+    }
+    deadline = time.monotonic() + 60  # each process exports every 0.5 s; the shop is loaded
+    while True:
+        spans = otlp.spans(trace_id)
+        seen = {(s.service, s.name) for s in spans}
+        if wanted <= seen or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    drawn = tree(spans)
+    (artifacts / "e2e-trace.txt").write_text(drawn + "\n")
+    assert wanted <= seen, f"missing {sorted(wanted - seen)} in:\n{drawn}"
+    ids = {s.span_id for s in spans}
+    roots = [s for s in spans if s.parent_id not in ids]
+    assert [(r.service, r.name) for r in roots] == [("ingest", "POST /webhooks/stripe")], drawn
+    assert not [s for s in spans if s.error], drawn

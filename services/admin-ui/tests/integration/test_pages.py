@@ -47,6 +47,31 @@ class TestOrderPage:
         assert [i for _, i in icons] == ["●", "●", "⚠", "●", "●", "●"]
         assert "data-refresh" in html  # in production: still in progress
 
+    async def test_each_entry_names_its_trace_and_links_to_the_operators_viewer(
+        self, serve_admin: ServeAdmin, activity: ActivityHandle, story: Story
+    ) -> None:
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        placed, *_ = story.order_with_a_failed_submission("ord_1", "SS-1")
+        traced = placed.model_copy(update={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        await activity.log(traced)
+        viewer = "https://jaeger.example/trace/{trace_id}"
+        admin = await serve_admin(activity, trace_url=viewer)
+        async with httpx.AsyncClient(base_url=admin, timeout=20) as http:
+            await log_in(http)
+            html = (await http.get("/admin/orders/ord_1")).text
+        link = f'<a href="https://jaeger.example/trace/{trace_id}" target="_blank"'
+        assert link in html and f"<code>{trace_id}</code>" in html
+
+    async def test_without_a_viewer_the_trace_id_is_text(
+        self, client: AdminClient, activity: ActivityHandle, story: Story
+    ) -> None:
+        trace_id = "0af7651916cd43dd8448eb211c80319c"
+        placed, *_ = story.order_with_a_failed_submission("ord_1", "SS-1")
+        traced = placed.model_copy(update={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"})
+        await activity.log(traced)
+        html = (await client.http.get("/admin/orders/ord_1")).text
+        assert f"trace <code>{trace_id}</code>" in html and "jaeger" not in html
+
     async def test_the_live_fragment_and_an_unknown_order(self, client: AdminClient) -> None:
         assert (await client.http.get("/admin/orders/nope")).status_code == 404
         fragment = await client.http.get("/admin/orders/nope/live")

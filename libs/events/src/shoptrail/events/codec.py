@@ -43,8 +43,15 @@ def kafka_key(event: Event[Any]) -> bytes | None:
 
 
 def kafka_headers(event: Event[Any]) -> dict[str, str]:
-    """Headers that let tools route or inspect a message without parsing it."""
-    return {"content-type": CONTENT_TYPE, "ce_id": str(event.id), "ce_type": event.type}
+    """Headers that let tools route or inspect a message without parsing it.
+
+    `traceparent` repeats the envelope's, for tracers that read only headers
+    (FastStream's telemetry middleware continues the trace from it).
+    """
+    headers = {"content-type": CONTENT_TYPE, "ce_id": str(event.id), "ce_type": event.type}
+    if event.traceparent:
+        headers["traceparent"] = event.traceparent
+    return headers
 
 
 _TYPE_MARK = b'"type":"'

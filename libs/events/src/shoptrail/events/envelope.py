@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from shoptrail.events.base import Category, EventData, Level
 from shoptrail.events.hygiene import MAX_TEXT, Identifier
 from shoptrail.events.ids import uuid7
+from shoptrail.events.tracing import current_traceparent
 
 D = TypeVar("D", bound=EventData, covariant=True)  # an Event[OrderShipped] is an Event[EventData]
 NewData = TypeVar("NewData", bound=EventData)
@@ -90,10 +91,13 @@ def new_event(
     """Wrap `data` in an envelope.
 
     `time` defaults to now; pass the source's own timestamp when there is one.
-    `caused_by` carries the cause's correlation id and trace forward, so one
-    order's story can be followed across services.
+    `caused_by` carries the cause's correlation id forward, so one order's
+    story can be followed across services. The trace is the current span's
+    (the handler of the cause runs in a span whose parent is the cause's, see
+    tracing.py), else the cause's own.
     """
     occurred = time or datetime.now(UTC)
+    traceparent = traceparent or current_traceparent()
     if caused_by is not None:
         correlationid = correlationid or caused_by.correlationid or str(caused_by.id)
         traceparent = traceparent or caused_by.traceparent

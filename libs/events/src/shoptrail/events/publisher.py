@@ -8,10 +8,12 @@ from typing import Any
 
 from aiokafka.structs import RecordMetadata
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from shoptrail.events.codec import encode, kafka_headers, kafka_key
 from shoptrail.events.envelope import Event
 from shoptrail.events.producer import Producer
+from shoptrail.events.tracing import mark_failed, producer_span
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> KafkaBroker:
@@ -20,12 +22,18 @@ def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> 
     `acks="all"` waits for every in-sync replica; the idempotent producer stops
     a retried send from writing a message twice or out of order. Services
     publish through `Producer` (which heals itself), not through the broker.
+
+    FastStream's telemetry middleware gives every subscriber's handling of a
+    message a consumer span, child of the trace in its `traceparent` header
+    (tracing.py); events the handler makes continue that trace.
     """
+    middlewares = (*options.pop("middlewares", ()), KafkaTelemetryMiddleware())
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
+        middlewares=middlewares,
         **options,
     )
 
@@ -39,16 +47,26 @@ class EventPublisher:
 
     async def publish(self, event: Event[Any]) -> RecordMetadata:
         """Publish one event and wait for the broker's acknowledgement."""
-        return await self._producer.send_and_wait(
-            self.topic, encode(event), key=kafka_key(event), headers=kafka_headers(event)
-        )
+        return (await self.publish_all([event]))[0]
 
     async def publish_all(self, events: Sequence[Event[Any]]) -> list[RecordMetadata]:
         """Publish many events pipelined, then wait until every one is acknowledged."""
-        pending = [
-            await self._producer.send(
-                self.topic, encode(event), key=kafka_key(event), headers=kafka_headers(event)
-            )
-            for event in events
-        ]
-        return list(await asyncio.gather(*pending))
+        spans = []
+        try:
+            pending = []
+            for event in events:
+                headers = kafka_headers(event)
+                spans.append(producer_span(self.topic, headers))
+                pending.append(
+                    await self._producer.send(
+                        self.topic, encode(event), key=kafka_key(event), headers=headers
+                    )
+                )
+            return list(await asyncio.gather(*pending))
+        except BaseException as error:
+            for span in spans:
+                mark_failed(span, error)
+            raise
+        finally:
+            for span in spans:
+                span.end()

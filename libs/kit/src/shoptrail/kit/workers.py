@@ -218,7 +218,13 @@ def worker_door(
     service: str, *, checks: Mapping[str, Check], components: Callable[[], Iterable[Health]]
 ) -> FastAPI:
     """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else."""
-    app = FastAPI(title=f"Shoptrail {service}", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=f"Shoptrail {service}",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},  # probes only
+    )
     app.include_router(health_router(service, checks=checks, components=components))
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)

@@ -33,6 +33,7 @@ from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.tracing import http_telemetry
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -102,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(
+        telemetry=http_telemetry(),
         title="Shoptrail activity",
         description=shoptrail.activity.__doc__ or "",
         version="0.1.0",

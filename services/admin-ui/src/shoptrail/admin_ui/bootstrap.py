@@ -42,6 +42,7 @@ from shoptrail.admin_ui.service_layer.ports import (
 )
 from shoptrail.kit.health import health_router
 from shoptrail.kit.inputs import RefusedInputError, StorableInput
+from shoptrail.kit.tracing import http_telemetry
 
 _PAGE_OR_JSON: dict[str, Any] = {"text/html": {}, "application/json": {}}
 _REDIRECT: dict[int | str, dict[str, Any]] = {
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
 
     app = FastAPI(
+        telemetry=http_telemetry(),
         title="Shoptrail admin-ui",
         description=shoptrail.admin_ui.__doc__ or "",
         version="0.1.0",

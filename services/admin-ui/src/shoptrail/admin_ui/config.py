@@ -94,11 +94,26 @@ class Settings(ServiceSettings):
     notifier_url: str = "http://127.0.0.1:8004"
     notifier_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
     upstream_timeout_s: float = Field(default=5.0, gt=0)
+    trace_url: str | None = Field(
+        default=None,
+        description="Link each timeline entry to the operator's trace viewer: an http(s) URL "
+        "with `{trace_id}` in it (Jaeger: `https://jaeger.example/trace/{trace_id}`). "
+        "Unset: the trace id is shown as text.",
+    )
 
     @field_validator("admins", mode="before")
     @classmethod
     def _admins_from_text(cls, value: Any) -> Any:
         return parse_accounts(value) if isinstance(value, str) else value
+
+    @field_validator("trace_url")
+    @classmethod
+    def _trace_url_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("http", "https") or "{trace_id}" not in value:
+            raise ValueError("an http(s) URL with `{trace_id}` where the trace id goes")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -36,6 +36,7 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.tracing import http_telemetry
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
             await services.aclose()
 
     app = FastAPI(
+        telemetry=http_telemetry(),
         title="Shoptrail fulfilment",
         description=shoptrail.fulfilment.__doc__ or "",
         version="0.1.0",

@@ -20,6 +20,7 @@ from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddlewar
 from shoptrail.ingest.runtime import Runtime
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.tracing import http_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, door: Door | None = None) -> FastAPI:
             yield
 
     app = FastAPI(
+        telemetry=http_telemetry(),
         title="Shoptrail ingest",
         description=shoptrail.ingest.__doc__ or "",
         version="0.1.0",

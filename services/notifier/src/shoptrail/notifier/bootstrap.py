@@ -26,6 +26,7 @@ from shoptrail.kit import workers
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.tracing import http_telemetry
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
     ProcrastinateEmailQueue,
@@ -190,6 +191,7 @@ def create_app(
                 await service.aclose()
 
     app = FastAPI(
+        telemetry=http_telemetry(),
         title="Shoptrail notifier",
         description=shoptrail.notifier.__doc__ or "",
         version="0.1.0",

@@ -37,6 +37,7 @@ activity_log = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution", Text),
     Column("resolution_note", Text),
+    Column("trace_id", Text),
 )
 
 activity_counts = Table(

@@ -9,6 +9,7 @@ from uuid import UUID
 from shoptrail.events import Event, EventData, uuid7_for
 from shoptrail.events.system import EventDeadLettered
 from shoptrail.events.topics import dead_letter_topic
+from shoptrail.events.tracing import trace_id_of
 
 SOURCE = "/services/activity"
 
@@ -38,6 +39,13 @@ class LogEntry:
     correlation_id: str | None
     occurred_at: datetime
     payload: str
+    traceparent: str | None = None
+    """The W3C trace context the event was made in, if any (see shoptrail.events.tracing)."""
+
+    @property
+    def trace_id(self) -> str | None:
+        """The trace the entry belongs to: one order's whole story across the services."""
+        return trace_id_of(self.traceparent)
 
 
 def entry_from_event(event: Event[EventData]) -> LogEntry:
@@ -55,6 +63,7 @@ def entry_from_event(event: Event[EventData]) -> LogEntry:
         correlation_id=event.correlationid,
         occurred_at=event.time,
         payload=data.model_dump_json(),
+        traceparent=event.traceparent,
     )
 
 

@@ -20,6 +20,7 @@ from shoptrail.activity.config import Settings
 from shoptrail.activity.service_layer.replay import ReplayStats, replay
 from shoptrail.kit.logging import configure_logging
 from shoptrail.kit.runtime import tune_gc
+from shoptrail.kit.tracing import configure_tracing
 
 REPLAY_HELP = """\
 Rebuild the activity log (and the order read model) from the beginning of every
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing("activity")
     if args.command in ("serve", "replay") and settings.gc_gen0_threshold:
         # Consuming churns through short-lived objects: see shoptrail.kit.runtime.
         tune_gc(settings.gc_gen0_threshold)

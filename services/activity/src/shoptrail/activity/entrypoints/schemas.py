@@ -39,6 +39,11 @@ class EntryOut(LiveEntryOut):
     source: str
     payload: dict[str, Any]
     correlation_id: str | None
+    trace_id: str | None = Field(
+        default=None,
+        description="The OpenTelemetry trace (32 hex digits) the event was made in: one "
+        "order's whole story across the services is one trace.",
+    )
     inserted_at: datetime = Field(description="When the log recorded it.")
 
     @computed_field(  # type: ignore[prop-decorator]

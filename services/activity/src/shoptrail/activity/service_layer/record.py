@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from opentelemetry.trace import SpanKind
 
 from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry_from_event
 from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
 from shoptrail.events import MalformedEventError, decode
 from shoptrail.events.failures import Backoff, FailureKind, classify, describe
 from shoptrail.events.hygiene import clean_text
+from shoptrail.events.tracing import is_sampled, start_span_from
 
 log = logging.getLogger(__name__)
 
@@ -132,21 +136,41 @@ async def _record_lane(
     chunk: int,
 ) -> None:
     in_flight: asyncio.Task[WriteResult] | None = None
+    written: tuple[Sequence[LogEntry], int] = ((), 0)  # the entries in flight, and since when
     try:
         for start in range(0, len(records), chunk):
+            started = time.time_ns()
             entries = await _parse(records[start : start + chunk], dead_letters, outcome)
             if in_flight is not None:
                 outcome.add(await in_flight)
+                _trace_logged(*written)
             in_flight = asyncio.create_task(store.write(entries))
+            written = (entries, started)
         if in_flight is not None:
             outcome.add(await in_flight)
             in_flight = None
+            _trace_logged(*written)
     finally:
         if in_flight is not None:
             # Wait for the cancelled write to roll back and give its connection up,
             # so a retry of the same records never races the write it replaces.
             in_flight.cancel()
             await asyncio.gather(in_flight, return_exceptions=True)
+
+
+def _trace_logged(entries: Sequence[LogEntry], started_ns: int) -> None:
+    """A span per entry whose trace is recorded: the log is the last stop of an order's
+    story. It runs from the chunk's parsing to its commit. (Traces not sampled cost
+    nothing here: the flag is checked before any span is made.)"""
+    for entry in entries:
+        if is_sampled(entry.traceparent):
+            start_span_from(
+                entry.traceparent,
+                "activity log",
+                kind=SpanKind.CONSUMER,
+                attributes={"shoptrail.event.type": entry.event_type},
+                start_time=started_ns,
+            ).end()
 
 
 async def record_resiliently(

@@ -32,6 +32,7 @@ class Entry(_Read):
     resolution: str | None = None
     resolution_note: str | None = None
     needs_attention: bool = False
+    trace_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     cursor: str | None = None  # where "older than this entry" starts, for the pager
     # In live changes (`FeedChanges`): added by them (else only updated), and whether the
     # page's filters match it now. A row the page adds is both; others it only updates.

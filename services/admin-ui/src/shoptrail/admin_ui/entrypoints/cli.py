@@ -14,6 +14,7 @@ from shoptrail.admin_ui.auth.strength import password_problem
 from shoptrail.admin_ui.bootstrap import create_app
 from shoptrail.admin_ui.config import Settings
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.tracing import configure_tracing
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_hash_password(args.username))
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing("admin-ui")
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,

@@ -49,6 +49,13 @@ def safe_href(url: object) -> str | None:
     return None
 
 
+def trace_href(template: str | None, trace_id: str | None) -> str | None:
+    """The operator's trace viewer's page for `trace_id` (settings' `trace_url`), if set."""
+    if not template or not trace_id:
+        return None
+    return template.replace("{trace_id}", quote(trace_id, safe=""))
+
+
 def build_templates(settings: Settings) -> jinja2.Environment:
     """Jinja2 with autoescaping on for everything, and the admin's time and label filters."""
     env = jinja2.Environment(
@@ -72,6 +79,7 @@ def build_templates(settings: Settings) -> jinja2.Environment:
     env.globals |= {
         "static": lambda name: f"/static/{name}?v={versions.get(name, '0')}",
         "actions_for": presentation.actions_for,
+        "trace_href": lambda trace_id: trace_href(settings.trace_url, trace_id),
         "CATEGORY_LABELS": presentation.CATEGORY_LABELS,
         "ORDER_STATUS_LABELS": presentation.ORDER_STATUS_LABELS,
     }

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shoptrail.events.tracing import job_args
 from shoptrail.fulfilment.domain.model import ProviderName
 from shoptrail.fulfilment.service_layer.ports import AlreadyQueuedError, JobQueue
 
@@ -55,7 +56,7 @@ class SqlJobQueue(JobQueue):
 
     async def enqueue_submission(self, order_id: str) -> int:
         lock = submission_lock(order_id)
-        return await self._defer(SUBMIT_ORDER, lock, {"order_id": order_id})
+        return await self._defer(SUBMIT_ORDER, lock, job_args(order_id=order_id))
 
     async def active_submission(self, order_id: str) -> int | None:
         return await self._active(submission_lock(order_id))
@@ -68,7 +69,7 @@ class SqlJobQueue(JobQueue):
         )
         if (active := await self._active(lock)) is not None:
             raise AlreadyQueuedError(active)
-        return await self._defer(SYNC_PRODUCTS, lock, {"provider": provider})
+        return await self._defer(SYNC_PRODUCTS, lock, job_args(provider=provider))
 
     async def _defer(self, task: str, lock: str, args: dict[str, Any]) -> int:
         params = {

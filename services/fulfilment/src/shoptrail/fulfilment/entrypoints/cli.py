@@ -10,6 +10,7 @@ import uvicorn
 import shoptrail.fulfilment
 from shoptrail.fulfilment.config import Settings
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.tracing import configure_tracing
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing("fulfilment-worker" if args.command == "worker" else "fulfilment")
     if args.command == "serve":
         from shoptrail.fulfilment.bootstrap import create_app
 

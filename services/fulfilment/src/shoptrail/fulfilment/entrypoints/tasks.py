@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from procrastinate import App, JobContext, PsycopgConnector
 
+from shoptrail.events.tracing import job_span
 from shoptrail.fulfilment.adapters.job_queue import QUEUE, SUBMIT_ORDER, SYNC_PRODUCTS
 from shoptrail.fulfilment.adapters.jobs import Backoff
 from shoptrail.fulfilment.config import Settings
@@ -37,26 +38,33 @@ def build_job_app(
     )
 
     @app.task(name=SUBMIT_ORDER, queue=QUEUE, retry=backoff, pass_context=True)
-    async def submit_order(context: JobContext, order_id: str) -> None:
+    async def submit_order(
+        context: JobContext, order_id: str, traceparent: str | None = None
+    ) -> None:
         assert context.job.id is not None
-        await submission.submit_order(
-            order_id=order_id, job_id=context.job.id, uow=uow(), providers=providers
-        )
+        with job_span(SUBMIT_ORDER, traceparent, job_id=context.job.id):
+            await submission.submit_order(
+                order_id=order_id, job_id=context.job.id, uow=uow(), providers=providers
+            )
 
     # Retried only while it waits for the operator; any other failure ends it (`sync.failed`).
     @app.task(name=SYNC_PRODUCTS, queue=QUEUE, retry=backoff, pass_context=True)
-    async def sync_products(context: JobContext, provider: ProviderName) -> None:
-        await syncing.sync_products(
-            sync_id=f"sync_{context.job.id}",
-            provider=providers[provider],
-            uow=uow(),
-            resumed=context.job.attempts > 0,
-        )
+    async def sync_products(
+        context: JobContext, provider: ProviderName, traceparent: str | None = None
+    ) -> None:
+        with job_span(SYNC_PRODUCTS, traceparent, job_id=context.job.id):
+            await syncing.sync_products(
+                sync_id=f"sync_{context.job.id}",
+                provider=providers[provider],
+                uow=uow(),
+                resumed=context.job.attempts > 0,
+            )
 
     @app.periodic(cron=settings.poll_cron)
     @app.task(name=POLL_STATUS, queue=QUEUE, queueing_lock=POLL_STATUS, lock=POLL_STATUS)
     async def poll_order_status(timestamp: int) -> None:
-        changed = await tracking.poll_orders_at_provider(uow=uow(), providers=providers)
+        with job_span(POLL_STATUS, None):  # a trace of its own: what it finds starts a story
+            changed = await tracking.poll_orders_at_provider(uow=uow(), providers=providers)
         log.info("polled orders at their providers", extra={"changed": changed})
 
     @app.periodic(cron=settings.sync_cron)

@@ -19,6 +19,7 @@ from shoptrail.ingest.domain.errors import UpstreamUnavailableError
 from shoptrail.ingest.entrypoints.admission import Door
 from shoptrail.ingest.service_layer.reconcile import ReconcileReport, parse_duration, reconcile
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.tracing import configure_tracing
 
 RECONCILE_HELP = """\
 List the Stripe events of the handled types (checkout.session.completed,
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing("ingest")
     if args.command == "serve":
         # The listening socket is ours, so admission can see who waits at the door.
         listening = socket.create_server(

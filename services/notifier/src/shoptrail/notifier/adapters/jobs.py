@@ -10,6 +10,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from psycopg.rows import tuple_row
 from sqlalchemy.engine import make_url
 
+from shoptrail.events.tracing import job_args
 from shoptrail.notifier.service_layer.ports import EmailQueue
 
 SEND_EMAIL = "notifier.send_email"
@@ -51,4 +52,4 @@ class ProcrastinateEmailQueue(EmailQueue):
     async def enqueue(self, email_id: UUID) -> None:
         deferrer = self._app.configure_task(SEND_EMAIL, queueing_lock=f"email:{email_id}")
         with contextlib.suppress(AlreadyEnqueued):  # one is already waiting for this email
-            await deferrer.defer_async(email_id=str(email_id))
+            await deferrer.defer_async(**job_args(email_id=str(email_id)))

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import aiosmtplib
+from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
 
+from shoptrail.events.tracing import current_span
 from shoptrail.notifier.config import SmtpSecurity
 from shoptrail.notifier.domain import problems
 from shoptrail.notifier.service_layer.ports import (
@@ -127,6 +129,15 @@ class SmtpMailer(Mailer):
         self._validate_certs = validate_certs
 
     async def send(self, message: EmailMessage) -> None:
+        """Send one message; a client span of the current trace (the job's) says how it went."""
+        with current_span(
+            "smtp send",
+            kind=SpanKind.CLIENT,
+            attributes={"server.address": self._host, "server.port": self._port},
+        ):
+            await self._send(message)
+
+    async def _send(self, message: EmailMessage) -> None:
         sender = getattr(message["From"], "addresses", ())
         try:
             await aiosmtplib.send(

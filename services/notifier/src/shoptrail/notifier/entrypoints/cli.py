@@ -11,6 +11,7 @@ import uvicorn
 
 import shoptrail.notifier
 from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.tracing import configure_tracing
 from shoptrail.kit.workers import run_until_signalled
 from shoptrail.notifier.adapters.migrations import migrate
 from shoptrail.notifier.bootstrap import create_app, run_worker
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
+    configure_tracing("notifier-worker" if args.command == "worker" else "notifier")
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "worker":

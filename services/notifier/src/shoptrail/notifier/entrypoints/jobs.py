@@ -9,6 +9,7 @@ from uuid import UUID
 
 from procrastinate import JobContext, RetryStrategy
 
+from shoptrail.events.tracing import job_span
 from shoptrail.notifier.adapters.jobs import (
     PRUNE_ABANDONED_CARTS,
     SEND_DUE_RECOVERY_EMAILS,
@@ -35,20 +36,23 @@ def register_tasks(notifier: Notifier, *, periodic: bool = True) -> None:
     )
 
     @app.task(name=SEND_EMAIL, pass_context=True, retry=retry)
-    async def send_email(context: JobContext, email_id: str) -> None:
+    async def send_email(
+        context: JobContext, email_id: str, traceparent: str | None = None
+    ) -> None:
         job = context.job
         attempt = delivery.Attempt(str(job.id), job.attempts + 1, settings.email_max_attempts)
         log.info("sending email", extra={"email_id": email_id, "attempt": attempt.number})
-        await delivery.deliver_email(
-            email_id=UUID(email_id),
-            attempt=attempt,
-            uow=notifier.uow(),
-            mailer=notifier.mailer,
-            composer=notifier.composer,
-            clock=notifier.clock,
-            queue=notifier.queue,
-            journal=notifier.journal,
-        )
+        with job_span(SEND_EMAIL, traceparent, job_id=job.id):
+            await delivery.deliver_email(
+                email_id=UUID(email_id),
+                attempt=attempt,
+                uow=notifier.uow(),
+                mailer=notifier.mailer,
+                composer=notifier.composer,
+                clock=notifier.clock,
+                queue=notifier.queue,
+                journal=notifier.journal,
+            )
 
     async def send_due_recovery_emails(timestamp: int) -> None:
         """Every minute: due recovery emails, a probe of held emails, and the safety nets for

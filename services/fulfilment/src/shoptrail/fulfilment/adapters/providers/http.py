@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from shoptrail.events.tracing import current_span, current_traceparent
 from shoptrail.fulfilment.domain import problems
 from shoptrail.fulfilment.domain.model import ProviderName
 from shoptrail.fulfilment.domain.problems import OperatorProblem, Scope
@@ -45,6 +47,27 @@ def operator_problem(
     return None
 
 
+async def _send(
+    client: httpx.AsyncClient,
+    provider: ProviderName,
+    method: str,
+    url: str,
+    *,
+    span: Span,
+    **options: Any,
+) -> httpx.Response:
+    headers = dict(options.pop("headers", None) or {})
+    if traceparent := current_traceparent():
+        headers["traceparent"] = traceparent
+    span.set_attribute("server.address", client.base_url.join(url).host)
+    try:
+        return await client.request(method, url, headers=headers, **options)
+    except httpx.TimeoutException as exc:
+        raise ProviderError(f"{provider} did not answer in time") from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(f"could not reach {provider} ({type(exc).__name__})") from exc
+
+
 async def request(
     client: httpx.AsyncClient,
     provider: ProviderName,
@@ -60,14 +83,19 @@ async def request(
     """Send one request; a response with a status in `allow` is returned, not raised.
 
     `scope` is what the call needs the token to be allowed; `shop` is set when
-    `url` is a collection of that shop (see `operator_problem`).
+    `url` is a collection of that shop (see `operator_problem`). Each call is a
+    client span of the current trace (the job's), and tells the provider its
+    `traceparent`.
     """
-    try:
-        response = await client.request(method, url, **options)
-    except httpx.TimeoutException as exc:
-        raise ProviderError(f"{provider} did not answer in time") from exc
-    except httpx.TransportError as exc:
-        raise ProviderError(f"could not reach {provider} ({type(exc).__name__})") from exc
+    with current_span(
+        f"{provider} {method}",
+        kind=SpanKind.CLIENT,
+        attributes={"http.request.method": method, "shoptrail.provider": provider},
+    ) as span:
+        response = await _send(client, provider, method, url, span=span, **options)
+        span.set_attribute("http.response.status_code", response.status_code)
+        if not (response.is_success or response.status_code in allow):
+            span.set_status(StatusCode.ERROR, f"HTTP {response.status_code}")
     if response.is_success or response.status_code in allow:
         return response
     try:
