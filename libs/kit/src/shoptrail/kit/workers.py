@@ -38,12 +38,13 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from shoptrail.events.failures import Backoff, TransientError, classify, describe
 from shoptrail.events.health import Health
 from shoptrail.kit.health import Check, health_router, register_health_metrics
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -222,11 +223,9 @@ def worker_door(
     app.include_router(health_router(service, checks=checks, components=components))
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
+    app.state.registry = registry
     return app
 
 

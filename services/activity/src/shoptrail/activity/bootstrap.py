@@ -7,8 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import Depends, FastAPI
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -33,6 +32,7 @@ from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -133,9 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
     checks = {"database": database, **({"kafka": kafka} if settings.consume else {})}
     app.include_router(health_router("activity", checks=checks, components=lambda: components))
     register_health_metrics(metrics.registry, lambda: components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    serve_metrics(app, metrics.registry)
+    instrument_http(app, metrics.registry)
 
     return app

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI
 from procrastinate import PsycopgConnector
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -36,6 +36,7 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -170,10 +171,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
+    app.state.registry = registry
 
     app.include_router(
         build_router(settings.max_submission_attempts),

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import procrastinate
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,6 +26,7 @@ from shoptrail.kit import workers
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
     ProcrastinateEmailQueue,
@@ -214,10 +215,9 @@ def create_app(
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, lambda: service.components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
+    app.state.registry = registry
 
     return app
 
