@@ -281,6 +281,7 @@ class FailureHandling:
 
     def succeeded(self, record: Record) -> None:
         self._attempts.forget(record)
+        self.health.count("processed")  # `shoptrail_processed_total{component}`
         self.health.working()
 
     async def failed(

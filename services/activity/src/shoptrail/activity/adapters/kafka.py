@@ -90,6 +90,7 @@ def subscribe_log_consumer(
         metrics.inserted.inc(outcome.write.inserted)
         metrics.duplicates.inc(outcome.write.duplicates)
         metrics.dead_lettered.inc(outcome.dead_lettered)
+        health.count("processed", outcome.read)
         health.count("dead_lettered", outcome.dead_lettered)
         health.count("isolated_batches", int(outcome.isolated))
         _record_lag(consumer, batch, metrics)
