@@ -32,7 +32,9 @@ from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import PeriodicSampler, sampling
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -52,7 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     producer = Producer(settings.kafka_bootstrap, client_id="shoptrail-activity-dead-letters")
     components: list[Health] = []
+    samplers: list[PeriodicSampler] = []
     if settings.consume:
+        samplers.append(ConsumerLagSampler(settings.kafka_bootstrap, settings.group_id))
         store = PostgresLogStore(engine, lanes=settings.write_lanes)
         consumer_health = Health(f"consumer:{settings.group_id}")
         components += [consumer_health, producer.health]
@@ -90,7 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         )
         try:
-            yield
+            async with sampling(samplers):
+                yield
         finally:
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -133,6 +138,8 @@ def create_app(settings: Settings) -> FastAPI:
     checks = {"database": database, **({"kafka": kafka} if settings.consume else {})}
     app.include_router(health_router("activity", checks=checks, components=lambda: components))
     register_health_metrics(metrics.registry, lambda: components)
+    for sampler in samplers:
+        metrics.registry.register(sampler)
     serve_metrics(app, metrics.registry)
     instrument_http(app, metrics.registry)
 

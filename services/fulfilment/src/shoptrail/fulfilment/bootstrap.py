@@ -22,6 +22,7 @@ from shoptrail.events.health import Health
 from shoptrail.events.outbox import OutboxRelay
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
+from shoptrail.fulfilment.adapters.job_queue import QUEUE
 from shoptrail.fulfilment.adapters.jobs import exhaustion_telemetry
 from shoptrail.fulfilment.adapters.providers.printful import PrintfulProvider
 from shoptrail.fulfilment.adapters.providers.printify import PrintifyProvider
@@ -36,7 +37,9 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, sampling
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -139,7 +142,8 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.kafka_answers = producer.ping
                 register_consumers(consumer, settings, uow=services.uow, failures=failures)
                 await consumer.start()
-                yield
+                async with sampling(samplers):
+                    yield
         finally:
             await services.aclose()
 
@@ -171,6 +175,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
+    samplers = [
+        ConsumerLagSampler(
+            settings.kafka_bootstrap, settings.consumer_group, topics=[settings.ingest_topic]
+        ),
+        OutboxSampler(lambda: app.state.services.engine, [outbox.name]),
+    ]
+    for sampler in samplers:
+        registry.register(sampler)
     serve_metrics(app, registry)
     instrument_http(app, registry)
     app.state.registry = registry
@@ -220,9 +232,19 @@ async def run_worker(
         components=lambda: services.components,
     )
     guard_operations(door, environment=settings.environment, token=settings.service_token)
+    samplers = [
+        OutboxSampler(lambda: services.engine, [outbox.name]),
+        JobQueueSampler(lambda: services.engine, queues=[QUEUE]),
+    ]
+    for sampler in samplers:
+        door.state.registry.register(sampler)
     door_port = settings.worker_port if port is None else port
     try:
-        async with serving(door, host=settings.host, port=door_port), relaying(services):
+        async with (
+            serving(door, host=settings.host, port=door_port),
+            relaying(services),
+            sampling(samplers),
+        ):
             await supervise(worker, health=health)
     finally:
         await services.aclose()

@@ -26,7 +26,9 @@ from shoptrail.kit import workers
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
     ProcrastinateEmailQueue,
@@ -182,7 +184,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             if run_consumers:
-                async with running_consumers(service):
+                async with running_consumers(service), sampling(samplers):
                     yield
             else:
                 yield
@@ -215,6 +217,15 @@ def create_app(
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, lambda: service.components)
+    samplers: list[PeriodicSampler] = []
+    if run_consumers:  # the consumers and the outbox relay run in this process
+        topics = [settings.ingest_topic, settings.fulfilment_topic]
+        samplers += [
+            ConsumerLagSampler(settings.kafka_bootstrap, settings.consumer_group, topics=topics),
+            OutboxSampler(lambda: service.engine, [event_outbox.name]),
+        ]
+    for sampler in samplers:
+        registry.register(sampler)
     serve_metrics(app, registry)
     instrument_http(app, registry)
     app.state.registry = registry
@@ -275,9 +286,11 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         components=lambda: notifier.components,
     )
     guard_operations(door, environment=settings.environment, token=settings.service_token)
+    jobs = JobQueueSampler(lambda: notifier.engine)  # every queue found (tasks use `default`)
+    door.state.registry.register(jobs)
     door_port = settings.worker_port if port is None else port
     try:
-        async with workers.serving(door, host=settings.host, port=door_port):
+        async with workers.serving(door, host=settings.host, port=door_port), sampling([jobs]):
             await workers.supervise(worker, health=health)
     finally:
         await notifier.aclose()
