@@ -216,12 +216,21 @@ async def retry_stalled_jobs(app: App, *, stalled_after_s: float) -> int:
 
 
 def worker_door(
-    service: str, *, checks: Mapping[str, Check], components: Callable[[], Iterable[Health]]
+    service: str,
+    *,
+    checks: Mapping[str, Check],
+    components: Callable[[], Iterable[Health]],
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else."""
+    """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else.
+
+    `/metrics` serves `registry` (the worker's own metrics, when it has some)
+    plus the components' health; it is in `app.state.registry` for samplers.
+    """
     app = FastAPI(title=f"Shoptrail {service}", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(health_router(service, checks=checks, components=components))
-    registry = CollectorRegistry(auto_describe=True)
+    if registry is None:
+        registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
     serve_metrics(app, registry)
     instrument_http(app, registry)

@@ -24,6 +24,7 @@ from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.fulfilment.adapters.job_queue import QUEUE
 from shoptrail.fulfilment.adapters.jobs import exhaustion_telemetry
+from shoptrail.fulfilment.adapters.providers.metrics import InstrumentedTransport, ProviderMetrics
 from shoptrail.fulfilment.adapters.providers.printful import PrintfulProvider
 from shoptrail.fulfilment.adapters.providers.printify import PrintifyProvider
 from shoptrail.fulfilment.adapters.tables import outbox
@@ -73,16 +74,30 @@ class Services:
         await self.engine.dispose()
 
 
-def open_services(settings: Settings) -> Services:
-    """Create the engine and the provider clients from settings."""
+def open_services(settings: Settings, *, metrics: ProviderMetrics | None = None) -> Services:
+    """Create the engine and the provider clients from settings.
+
+    Provider calls are recorded in `metrics` (pass the process's, registered
+    where its `/metrics` reads; by default they are counted nowhere visible).
+    """
     timeout = httpx.Timeout(settings.provider_timeout_s)
+    calls = metrics or ProviderMetrics()
 
-    def client(base_url: str, token: str) -> httpx.AsyncClient:
+    def client(provider: ProviderName, base_url: str, token: str) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}", "User-Agent": "shoptrail-fulfilment"}
-        return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+        transport = InstrumentedTransport(
+            httpx.AsyncHTTPTransport(), provider=provider, metrics=calls
+        )
+        return httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        )
 
-    printify = client(settings.printify_base_url, settings.printify_token.get_secret_value())
-    printful = client(settings.printful_base_url, settings.printful_token.get_secret_value())
+    printify = client(
+        "Printify", settings.printify_base_url, settings.printify_token.get_secret_value()
+    )
+    printful = client(
+        "Printful", settings.printful_base_url, settings.printful_token.get_secret_value()
+    )
     return Services(
         settings=settings,
         engine=create_async_engine(
@@ -122,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = app.state.services = open_services(settings)
+        services = app.state.services = open_services(settings, metrics=provider_calls)
         app.state.uow_factory = services.uow
         consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
         try:
@@ -183,6 +198,7 @@ def create_app(settings: Settings) -> FastAPI:
     ]
     for sampler in samplers:
         registry.register(sampler)
+    provider_calls = ProviderMetrics(registry)
     serve_metrics(app, registry)
     instrument_http(app, registry)
     app.state.registry = registry
@@ -212,7 +228,8 @@ async def run_worker(
 
     Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
     """
-    services = open_services(settings)
+    registry = CollectorRegistry(auto_describe=True)
+    services = open_services(settings, metrics=ProviderMetrics(registry))
     jobs = build_job_app(settings, uow=services.uow, providers=services.providers)
     health = Health(f"worker:{name}")
     services.components.append(health)
@@ -230,6 +247,7 @@ async def run_worker(
         "fulfilment-worker",
         checks={"database": services.database_answers},
         components=lambda: services.components,
+        registry=registry,
     )
     guard_operations(door, environment=settings.environment, token=settings.service_token)
     samplers = [
@@ -237,7 +255,7 @@ async def run_worker(
         JobQueueSampler(lambda: services.engine, queues=[QUEUE]),
     ]
     for sampler in samplers:
-        door.state.registry.register(sampler)
+        registry.register(sampler)
     door_port = settings.worker_port if port is None else port
     try:
         async with (

@@ -36,6 +36,11 @@ from shoptrail.notifier.adapters.jobs import (
     psycopg_conninfo,
 )
 from shoptrail.notifier.adapters.journal import FileAcceptedJournal
+from shoptrail.notifier.adapters.metrics import (
+    CountingMailer,
+    EmailMetrics,
+    SuppressionSampler,
+)
 from shoptrail.notifier.adapters.smtp import SmtpMailer
 from shoptrail.notifier.adapters.tables import event_outbox
 from shoptrail.notifier.adapters.templates import TemplateComposer, template_environment
@@ -223,6 +228,7 @@ def create_app(
         samplers += [
             ConsumerLagSampler(settings.kafka_bootstrap, settings.consumer_group, topics=topics),
             OutboxSampler(lambda: service.engine, [event_outbox.name]),
+            SuppressionSampler(service.engine),
         ]
     for sampler in samplers:
         registry.register(sampler)
@@ -269,6 +275,8 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
     Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
     """
     notifier = build_notifier(settings)
+    registry = CollectorRegistry(auto_describe=True)
+    notifier.mailer = CountingMailer(notifier.mailer, EmailMetrics(registry))
     watch_stalled_jobs(notifier)
     health = Health("worker:notifier-worker")
     notifier.components.append(health)
@@ -284,10 +292,11 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         "notifier-worker",
         checks={"database": notifier.database_answers},
         components=lambda: notifier.components,
+        registry=registry,
     )
     guard_operations(door, environment=settings.environment, token=settings.service_token)
     jobs = JobQueueSampler(lambda: notifier.engine)  # every queue found (tasks use `default`)
-    door.state.registry.register(jobs)
+    registry.register(jobs)
     door_port = settings.worker_port if port is None else port
     try:
         async with workers.serving(door, host=settings.host, port=door_port), sampling([jobs]):
