@@ -76,6 +76,7 @@ async def supervise(
     """Run `run` forever: after every failure, or a stop nobody asked for, back off and
     start it again. Only cancellation ends it (after stopping `run` gracefully)."""
     failures = 0
+    health.count("restarted", 0)  # exported at 0 from the start: `increase()` sees the first
 
     def started() -> None:
         nonlocal failures

@@ -40,7 +40,7 @@ from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
 from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
-from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, sampling
+from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -221,6 +221,27 @@ def job_connector(settings: Settings) -> PsycopgConnector:
     )
 
 
+def worker_health_door(
+    settings: Settings, services: Services, registry: CollectorRegistry
+) -> tuple[FastAPI, list[PeriodicSampler]]:
+    """The worker's `/healthz`, `/readyz` and `/metrics` (`registry`, the components' health,
+    the outbox and the job queue), and the samplers to run while it serves."""
+    door = worker_door(
+        "fulfilment-worker",
+        checks={"database": services.database_answers},
+        components=lambda: services.components,
+        registry=registry,
+    )
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
+    samplers: list[PeriodicSampler] = [
+        OutboxSampler(lambda: services.engine, [outbox.name]),
+        JobQueueSampler(lambda: services.engine, queues=[QUEUE]),
+    ]
+    for sampler in samplers:
+        registry.register(sampler)
+    return door, samplers
+
+
 async def run_worker(
     settings: Settings, *, name: str = "fulfilment-worker", port: int | None = None
 ) -> None:
@@ -243,19 +264,7 @@ async def run_worker(
         stalled_worker_timeout=settings.stalled_after_s,
         worker_middleware=[exhaustion_telemetry(services.uow)],
     )
-    door = worker_door(
-        "fulfilment-worker",
-        checks={"database": services.database_answers},
-        components=lambda: services.components,
-        registry=registry,
-    )
-    guard_operations(door, environment=settings.environment, token=settings.service_token)
-    samplers = [
-        OutboxSampler(lambda: services.engine, [outbox.name]),
-        JobQueueSampler(lambda: services.engine, queues=[QUEUE]),
-    ]
-    for sampler in samplers:
-        registry.register(sampler)
+    door, samplers = worker_health_door(settings, services, registry)
     door_port = settings.worker_port if port is None else port
     try:
         async with (

@@ -269,14 +269,36 @@ def job_connector(settings: Settings) -> procrastinate.PsycopgConnector:
     )
 
 
+def worker_health_door(notifier: Notifier) -> tuple[FastAPI, list[PeriodicSampler]]:
+    """The worker's `/healthz`, `/readyz` and `/metrics`, and the samplers to run meanwhile.
+
+    Its metrics: the components' health, emails by outcome (the notifier's
+    mailer is wrapped to count them) and the job queue (every queue found:
+    the tasks use procrastinate's `default`).
+    """
+    registry = CollectorRegistry(auto_describe=True)
+    notifier.mailer = CountingMailer(notifier.mailer, EmailMetrics(registry))
+    door = workers.worker_door(
+        "notifier-worker",
+        checks={"database": notifier.database_answers},
+        components=lambda: notifier.components,
+        registry=registry,
+    )
+    settings = notifier.settings
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
+    samplers: list[PeriodicSampler] = [JobQueueSampler(lambda: notifier.engine)]
+    for sampler in samplers:
+        registry.register(sampler)
+    return door, samplers
+
+
 async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | None = None) -> None:
     """Run the job worker until cancelled; it restarts after any failure.
 
     Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
     """
     notifier = build_notifier(settings)
-    registry = CollectorRegistry(auto_describe=True)
-    notifier.mailer = CountingMailer(notifier.mailer, EmailMetrics(registry))
+    door, samplers = worker_health_door(notifier)
     watch_stalled_jobs(notifier)
     health = Health("worker:notifier-worker")
     notifier.components.append(health)
@@ -288,18 +310,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         update_heartbeat_interval=settings.worker_heartbeat_s,
         stalled_worker_timeout=settings.stalled_after_s,
     )
-    door = workers.worker_door(
-        "notifier-worker",
-        checks={"database": notifier.database_answers},
-        components=lambda: notifier.components,
-        registry=registry,
-    )
-    guard_operations(door, environment=settings.environment, token=settings.service_token)
-    jobs = JobQueueSampler(lambda: notifier.engine)  # every queue found (tasks use `default`)
-    registry.register(jobs)
     door_port = settings.worker_port if port is None else port
     try:
-        async with workers.serving(door, host=settings.host, port=door_port), sampling([jobs]):
+        async with workers.serving(door, host=settings.host, port=door_port), sampling(samplers):
             await workers.supervise(worker, health=health)
     finally:
         await notifier.aclose()

@@ -57,6 +57,8 @@ def subscribe_log_consumer(
     dead_letters = KafkaDeadLetters(producer, settings.group_id)
     backoff = Backoff(cap=settings.retry_backoff_max_s)
     failures = 0
+    for what in ("processed", "dead_lettered", "retried.transient", "retried.unknown"):
+        health.count(what, 0)  # exported at 0 from the start: `increase()` sees the first
 
     async def on_batch(message: KafkaMessage, consumer: Consumer) -> None:
         nonlocal failures
