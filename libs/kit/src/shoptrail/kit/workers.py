@@ -225,8 +225,8 @@ def worker_door(
 ) -> FastAPI:
     """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else.
 
-    `/metrics` serves `registry` (the worker's own metrics, when it has some)
-    plus the components' health; it is in `app.state.registry` for samplers.
+    `/metrics` serves `registry` (the worker's own metrics and samplers, when it
+    has some) plus the components' health.
     """
     app = FastAPI(title=f"Shoptrail {service}", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(health_router(service, checks=checks, components=components))
@@ -235,7 +235,6 @@ def worker_door(
     register_health_metrics(registry, components)
     serve_metrics(app, registry)
     instrument_http(app, registry)
-    app.state.registry = registry
     return app
 
 

@@ -157,7 +157,6 @@ def _add_metrics(app: FastAPI, settings: Settings) -> None:
     serve_metrics(app, registry)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
     instrument_http(app, registry)
-    app.state.registry = registry
 
 
 def _page(request: Request, code: int, title: str, detail: str) -> Response:

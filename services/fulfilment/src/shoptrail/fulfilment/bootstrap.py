@@ -201,7 +201,6 @@ def create_app(settings: Settings) -> FastAPI:
     provider_calls = ProviderMetrics(registry)
     serve_metrics(app, registry)
     instrument_http(app, registry)
-    app.state.registry = registry
 
     app.include_router(
         build_router(settings.max_submission_attempts),

@@ -234,7 +234,6 @@ def create_app(
         registry.register(sampler)
     serve_metrics(app, registry)
     instrument_http(app, registry)
-    app.state.registry = registry
 
     return app
 
