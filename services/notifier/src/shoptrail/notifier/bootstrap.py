@@ -272,8 +272,8 @@ def worker_health_door(notifier: Notifier) -> tuple[FastAPI, list[PeriodicSample
     """The worker's `/healthz`, `/readyz` and `/metrics`, and the samplers to run meanwhile.
 
     Its metrics: the components' health, emails by outcome (the notifier's
-    mailer is wrapped to count them) and the job queue (every queue found:
-    the tasks use procrastinate's `default`).
+    mailer is wrapped to count them) and the job queue (its tasks use
+    procrastinate's `default` queue, reported even when idle).
     """
     registry = CollectorRegistry(auto_describe=True)
     notifier.mailer = CountingMailer(notifier.mailer, EmailMetrics(registry))
@@ -285,7 +285,8 @@ def worker_health_door(notifier: Notifier) -> tuple[FastAPI, list[PeriodicSample
     )
     settings = notifier.settings
     guard_operations(door, environment=settings.environment, token=settings.service_token)
-    samplers: list[PeriodicSampler] = [JobQueueSampler(lambda: notifier.engine)]
+    queues = [procrastinate.jobs.DEFAULT_QUEUE]
+    samplers: list[PeriodicSampler] = [JobQueueSampler(lambda: notifier.engine, queues=queues)]
     for sampler in samplers:
         registry.register(sampler)
     return door, samplers
