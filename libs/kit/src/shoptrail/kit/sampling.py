@@ -5,9 +5,9 @@ own; a network round trip does not belong there. So a background task
 (`sampling()`) runs each sampler's cheap query every `interval` seconds and
 the collector hands out the last answer. Samplers are registered when the app
 is built (their names are in `/metrics` from the start) and sampled while it
-runs. A sampler whose query fails keeps
-its last values (logged once per failing streak, never raised): the
-components' own health already says that the database is away.
+runs. A sampler whose query fails or hangs keeps its last values (logged once
+per failing streak, never raised): the components' own health already says
+that the database or Kafka is away.
 
 Each family is exported even before the first answer (`# HELP`/`# TYPE` with
 no samples), so a dashboard or alert rule can tell "no backlog" from "no such
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 SAMPLE_INTERVAL_SECONDS = 15.0
 """Often enough for alerts that wait minutes; rare enough to cost nothing."""
 
+SAMPLE_TIMEOUT_SECONDS = 10.0
+"""A round trip that takes longer is given up (and tried again at the next tick)."""
+
 
 class PeriodicSampler(Collector):
     """Families refreshed by `sample()` on a timer; `collect()` serves the last ones."""
@@ -54,7 +57,8 @@ class PeriodicSampler(Collector):
     async def refresh(self) -> bool:
         """Sample once; True if it worked (the last values stay otherwise)."""
         try:
-            self._families = await self.sample()
+            async with asyncio.timeout(SAMPLE_TIMEOUT_SECONDS):
+                self._families = await self.sample()
         except Exception as error:
             if not self._failing:
                 log.warning(
