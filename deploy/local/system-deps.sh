@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages Shoptrail's local stack and tests need: a JDK and Maven (Kafka
-# from Maven Central), PostgreSQL, Chromium (admin UI browser tests) and
-# docker-compose (parses docker-compose.yml; no Docker engine needed).
+# from Maven Central), PostgreSQL, Chromium (admin UI browser tests),
+# docker-compose (parses docker-compose.yml; no Docker engine needed) and
+# prometheus, for its promtool (tests check deploy/prometheus/alerts.yml; where
+# systemd runs, the package also starts a Prometheus server on :9090).
 # Installs what is missing when run as root; otherwise says what to install.
 set -euo pipefail
 missing=()
@@ -11,6 +13,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v chromium >/dev/null || missing+=(chromium)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v make >/dev/null || missing+=(make)
+command -v promtool >/dev/null || missing+=(prometheus)
 ((${#missing[@]})) || exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing Debian packages: ${missing[*]}" >&2

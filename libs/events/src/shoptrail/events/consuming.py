@@ -253,6 +253,8 @@ class FailureHandling:
         self.policy = policy or RetryPolicy()
         self.rehearse = frozenset(rehearse)
         self._attempts = Attempts()
+        for what in ("processed", "dead_lettered", "retried.transient", "retried.unknown"):
+            health.count(what, 0)  # exported at 0 from the start: `increase()` sees the first
 
     @classmethod
     def for_consumer(
@@ -281,6 +283,7 @@ class FailureHandling:
 
     def succeeded(self, record: Record) -> None:
         self._attempts.forget(record)
+        self.health.count("processed")  # `shoptrail_processed_total{component}`
         self.health.working()
 
     async def failed(

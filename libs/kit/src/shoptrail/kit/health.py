@@ -73,6 +73,15 @@ def health_router(
     return router
 
 
+KNOWN_COUNTS = ("processed", "dead_lettered", "retried.transient", "retried.unknown", "restarted")
+"""Counts the alert rules (deploy/prometheus/alerts.yml) read: always exported, even
+before any component counted one, so a rule never watches a name that is not there."""
+
+
+def _counter_name(what: str) -> str:
+    return "shoptrail_" + what.replace(".", "_").replace("-", "_")
+
+
 class HealthCollector(Collector):
     """Exports components' counts and failing state as Prometheus metrics.
 
@@ -86,7 +95,14 @@ class HealthCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         components = list(self._components())
-        counters: dict[str, CounterMetricFamily] = {}
+        counters = {
+            _counter_name(what): CounterMetricFamily(
+                _counter_name(what),
+                f"Times a component {what.replace('.', ' ')}.",
+                labels=["component"],
+            )
+            for what in KNOWN_COUNTS
+        }
         failing = GaugeMetricFamily(
             "shoptrail_component_failing",
             "1 while the component's work is failing (it retries with backoff).",
@@ -101,7 +117,7 @@ class HealthCollector(Collector):
             failing.add_metric([health.component], 0 if health.failing_since is None else 1)
             failing_for.add_metric([health.component], health.failing_for)
             for what, value in health.counts.items():
-                name = "shoptrail_" + what.replace(".", "_").replace("-", "_")
+                name = _counter_name(what)
                 family = counters.get(name)
                 if family is None:
                     family = counters[name] = CounterMetricFamily(

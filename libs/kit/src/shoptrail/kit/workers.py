@@ -38,12 +38,13 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from shoptrail.events.failures import Backoff, TransientError, classify, describe
 from shoptrail.events.health import Health
 from shoptrail.kit.health import Check, health_router, register_health_metrics
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -75,6 +76,7 @@ async def supervise(
     """Run `run` forever: after every failure, or a stop nobody asked for, back off and
     start it again. Only cancellation ends it (after stopping `run` gracefully)."""
     failures = 0
+    health.count("restarted", 0)  # exported at 0 from the start: `increase()` sees the first
 
     def started() -> None:
         nonlocal failures
@@ -215,9 +217,17 @@ async def retry_stalled_jobs(app: App, *, stalled_after_s: float) -> int:
 
 
 def worker_door(
-    service: str, *, checks: Mapping[str, Check], components: Callable[[], Iterable[Health]]
+    service: str,
+    *,
+    checks: Mapping[str, Check],
+    components: Callable[[], Iterable[Health]],
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else."""
+    """A worker process's HTTP door: `/healthz`, `/readyz` and `/metrics`, nothing else.
+
+    `/metrics` serves `registry` (the worker's own metrics and samplers, when it
+    has some) plus the components' health.
+    """
     app = FastAPI(
         title=f"Shoptrail {service}",
         docs_url=None,
@@ -226,13 +236,11 @@ def worker_door(
         telemetry={"tracing": False, "metrics": False, "logs": False},  # probes only
     )
     app.include_router(health_router(service, checks=checks, components=components))
-    registry = CollectorRegistry(auto_describe=True)
+    if registry is None:
+        registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
     return app
 
 

@@ -7,8 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import Depends, FastAPI
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -33,6 +32,9 @@ from shoptrail.events.publisher import create_broker
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
+from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import PeriodicSampler, sampling
 from shoptrail.kit.tracing import http_telemetry
 
 
@@ -53,7 +55,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     producer = Producer(settings.kafka_bootstrap, client_id="shoptrail-activity-dead-letters")
     components: list[Health] = []
+    samplers: list[PeriodicSampler] = []
     if settings.consume:
+        samplers.append(ConsumerLagSampler(settings.kafka_bootstrap, settings.group_id))
         store = PostgresLogStore(engine, lanes=settings.write_lanes)
         consumer_health = Health(f"consumer:{settings.group_id}")
         components += [consumer_health, producer.health]
@@ -91,7 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         )
         try:
-            yield
+            async with sampling(samplers):
+                yield
         finally:
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -135,9 +140,9 @@ def create_app(settings: Settings) -> FastAPI:
     checks = {"database": database, **({"kafka": kafka} if settings.consume else {})}
     app.include_router(health_router("activity", checks=checks, components=lambda: components))
     register_health_metrics(metrics.registry, lambda: components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    for sampler in samplers:
+        metrics.registry.register(sampler)
+    serve_metrics(app, metrics.registry)
+    instrument_http(app, metrics.registry)
 
     return app

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -40,8 +41,10 @@ from shoptrail.admin_ui.service_layer.ports import (
     RefusedError,
     UpstreamError,
 )
+from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router
 from shoptrail.kit.inputs import RefusedInputError, StorableInput
+from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.kit.tracing import http_telemetry
 
 _PAGE_OR_JSON: dict[str, Any] = {"text/html": {}, "application/json": {}}
@@ -139,7 +142,23 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Every page is read from the activity service: the admin is ready when it answers.
     app.include_router(health_router("admin-ui", checks={"activity": activity_answers}))
+    _add_metrics(app, settings)
     return app
+
+
+def _add_metrics(app: FastAPI, settings: Settings) -> None:
+    """`/metrics`, guarded as every service guards it: the service token in prod, open in dev.
+
+    Not behind the admin's login: Prometheus has no session and should not
+    hold a shop owner's password, and an admin session should not be what
+    reads operational data. A bearer token (`ADMIN_UI_SERVICE_TOKEN`) is what
+    the other services' scrapes already carry, so one scrape configuration fits
+    all five. The guard answers before sessions or CSRF are looked at.
+    """
+    registry = CollectorRegistry(auto_describe=True)
+    serve_metrics(app, registry)
+    guard_operations(app, environment=settings.environment, token=settings.service_token)
+    instrument_http(app, registry)
 
 
 def _page(request: Request, code: int, title: str, detail: str) -> Response:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI
 from procrastinate import PsycopgConnector
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -22,7 +22,9 @@ from shoptrail.events.health import Health
 from shoptrail.events.outbox import OutboxRelay
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
+from shoptrail.fulfilment.adapters.job_queue import QUEUE
 from shoptrail.fulfilment.adapters.jobs import exhaustion_telemetry
+from shoptrail.fulfilment.adapters.providers.metrics import InstrumentedTransport, ProviderMetrics
 from shoptrail.fulfilment.adapters.providers.printful import PrintfulProvider
 from shoptrail.fulfilment.adapters.providers.printify import PrintifyProvider
 from shoptrail.fulfilment.adapters.tables import outbox
@@ -36,6 +38,9 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
+from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
 from shoptrail.kit.tracing import http_telemetry
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
@@ -70,16 +75,30 @@ class Services:
         await self.engine.dispose()
 
 
-def open_services(settings: Settings) -> Services:
-    """Create the engine and the provider clients from settings."""
+def open_services(settings: Settings, *, metrics: ProviderMetrics | None = None) -> Services:
+    """Create the engine and the provider clients from settings.
+
+    Provider calls are recorded in `metrics` (pass the process's, registered
+    where its `/metrics` reads; by default they are counted nowhere visible).
+    """
     timeout = httpx.Timeout(settings.provider_timeout_s)
+    calls = metrics or ProviderMetrics()
 
-    def client(base_url: str, token: str) -> httpx.AsyncClient:
+    def client(provider: ProviderName, base_url: str, token: str) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}", "User-Agent": "shoptrail-fulfilment"}
-        return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+        transport = InstrumentedTransport(
+            httpx.AsyncHTTPTransport(), provider=provider, metrics=calls
+        )
+        return httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        )
 
-    printify = client(settings.printify_base_url, settings.printify_token.get_secret_value())
-    printful = client(settings.printful_base_url, settings.printful_token.get_secret_value())
+    printify = client(
+        "Printify", settings.printify_base_url, settings.printify_token.get_secret_value()
+    )
+    printful = client(
+        "Printful", settings.printful_base_url, settings.printful_token.get_secret_value()
+    )
     return Services(
         settings=settings,
         engine=create_async_engine(
@@ -119,7 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = app.state.services = open_services(settings)
+        services = app.state.services = open_services(settings, metrics=provider_calls)
         app.state.uow_factory = services.uow
         consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
         try:
@@ -139,7 +158,8 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.kafka_answers = producer.ping
                 register_consumers(consumer, settings, uow=services.uow, failures=failures)
                 await consumer.start()
-                yield
+                async with sampling(samplers):
+                    yield
         finally:
             await services.aclose()
 
@@ -172,10 +192,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    samplers = [
+        ConsumerLagSampler(
+            settings.kafka_bootstrap, settings.consumer_group, topics=[settings.ingest_topic]
+        ),
+        OutboxSampler(lambda: app.state.services.engine, [outbox.name]),
+    ]
+    for sampler in samplers:
+        registry.register(sampler)
+    provider_calls = ProviderMetrics(registry)
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
 
     app.include_router(
         build_router(settings.max_submission_attempts),
@@ -195,6 +222,27 @@ def job_connector(settings: Settings) -> PsycopgConnector:
     )
 
 
+def worker_health_door(
+    settings: Settings, services: Services, registry: CollectorRegistry
+) -> tuple[FastAPI, list[PeriodicSampler]]:
+    """The worker's `/healthz`, `/readyz` and `/metrics` (`registry`, the components' health,
+    the outbox and the job queue), and the samplers to run while it serves."""
+    door = worker_door(
+        "fulfilment-worker",
+        checks={"database": services.database_answers},
+        components=lambda: services.components,
+        registry=registry,
+    )
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
+    samplers: list[PeriodicSampler] = [
+        OutboxSampler(lambda: services.engine, [outbox.name]),
+        JobQueueSampler(lambda: services.engine, queues=[QUEUE]),
+    ]
+    for sampler in samplers:
+        registry.register(sampler)
+    return door, samplers
+
+
 async def run_worker(
     settings: Settings, *, name: str = "fulfilment-worker", port: int | None = None
 ) -> None:
@@ -202,7 +250,8 @@ async def run_worker(
 
     Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
     """
-    services = open_services(settings)
+    registry = CollectorRegistry(auto_describe=True)
+    services = open_services(settings, metrics=ProviderMetrics(registry))
     jobs = build_job_app(settings, uow=services.uow, providers=services.providers)
     health = Health(f"worker:{name}")
     services.components.append(health)
@@ -216,15 +265,14 @@ async def run_worker(
         stalled_worker_timeout=settings.stalled_after_s,
         worker_middleware=[exhaustion_telemetry(services.uow)],
     )
-    door = worker_door(
-        "fulfilment-worker",
-        checks={"database": services.database_answers},
-        components=lambda: services.components,
-    )
-    guard_operations(door, environment=settings.environment, token=settings.service_token)
+    door, samplers = worker_health_door(settings, services, registry)
     door_port = settings.worker_port if port is None else port
     try:
-        async with serving(door, host=settings.host, port=door_port), relaying(services):
+        async with (
+            serving(door, host=settings.host, port=door_port),
+            relaying(services),
+            sampling(samplers),
+        ):
             await supervise(worker, health=health)
     finally:
         await services.aclose()

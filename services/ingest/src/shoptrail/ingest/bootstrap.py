@@ -19,7 +19,9 @@ from shoptrail.ingest.entrypoints import operations, webhooks
 from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddleware, Door
 from shoptrail.ingest.runtime import Runtime
 from shoptrail.kit.auth import guard_operations
+from shoptrail.kit.health import register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.metrics import instrument_http
 from shoptrail.kit.tracing import http_telemetry
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,9 @@ def create_app(settings: Settings, *, door: Door | None = None) -> FastAPI:
     # Webhook bodies are cleaned, not refused (see domain/cleaning.py).
     app.add_middleware(StorableInput, check_bodies=False)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    # Inside admission: webhooks shed at the door are counted by `ingest_webhooks_shed`.
+    instrument_http(app, runtime.metrics.registry)
+    register_health_metrics(runtime.metrics.registry, lambda: [producer.health])
     # Outermost: a webhook is admitted or refused before anything else reads it.
     app.add_middleware(AdmissionMiddleware, admission=admission)
     app.state.settings = settings

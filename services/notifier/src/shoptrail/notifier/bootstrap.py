@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import procrastinate
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,6 +26,9 @@ from shoptrail.kit import workers
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.lag import ConsumerLagSampler
+from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
 from shoptrail.kit.tracing import http_telemetry
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
@@ -34,6 +37,11 @@ from shoptrail.notifier.adapters.jobs import (
     psycopg_conninfo,
 )
 from shoptrail.notifier.adapters.journal import FileAcceptedJournal
+from shoptrail.notifier.adapters.metrics import (
+    CountingMailer,
+    EmailMetrics,
+    SuppressionSampler,
+)
 from shoptrail.notifier.adapters.smtp import SmtpMailer
 from shoptrail.notifier.adapters.tables import event_outbox
 from shoptrail.notifier.adapters.templates import TemplateComposer, template_environment
@@ -182,7 +190,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             if run_consumers:
-                async with running_consumers(service):
+                async with running_consumers(service), sampling(samplers):
                     yield
             else:
                 yield
@@ -216,10 +224,18 @@ def create_app(
     )
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, lambda: service.components)
-
-    @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    samplers: list[PeriodicSampler] = []
+    if run_consumers:  # the consumers and the outbox relay run in this process
+        topics = [settings.ingest_topic, settings.fulfilment_topic]
+        samplers += [
+            ConsumerLagSampler(settings.kafka_bootstrap, settings.consumer_group, topics=topics),
+            OutboxSampler(lambda: service.engine, [event_outbox.name]),
+            SuppressionSampler(service.engine),
+        ]
+    for sampler in samplers:
+        registry.register(sampler)
+    serve_metrics(app, registry)
+    instrument_http(app, registry)
 
     return app
 
@@ -254,12 +270,37 @@ def job_connector(settings: Settings) -> procrastinate.PsycopgConnector:
     )
 
 
+def worker_health_door(notifier: Notifier) -> tuple[FastAPI, list[PeriodicSampler]]:
+    """The worker's `/healthz`, `/readyz` and `/metrics`, and the samplers to run meanwhile.
+
+    Its metrics: the components' health, emails by outcome (the notifier's
+    mailer is wrapped to count them) and the job queue (its tasks use
+    procrastinate's `default` queue, reported even when idle).
+    """
+    registry = CollectorRegistry(auto_describe=True)
+    notifier.mailer = CountingMailer(notifier.mailer, EmailMetrics(registry))
+    door = workers.worker_door(
+        "notifier-worker",
+        checks={"database": notifier.database_answers},
+        components=lambda: notifier.components,
+        registry=registry,
+    )
+    settings = notifier.settings
+    guard_operations(door, environment=settings.environment, token=settings.service_token)
+    queues = [procrastinate.jobs.DEFAULT_QUEUE]
+    samplers: list[PeriodicSampler] = [JobQueueSampler(lambda: notifier.engine, queues=queues)]
+    for sampler in samplers:
+        registry.register(sampler)
+    return door, samplers
+
+
 async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | None = None) -> None:
     """Run the job worker until cancelled; it restarts after any failure.
 
     Serves `/healthz`, `/readyz` and `/metrics` on `port` (default: `settings.worker_port`).
     """
     notifier = build_notifier(settings)
+    door, samplers = worker_health_door(notifier)
     watch_stalled_jobs(notifier)
     health = Health("worker:notifier-worker")
     notifier.components.append(health)
@@ -271,15 +312,9 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         update_heartbeat_interval=settings.worker_heartbeat_s,
         stalled_worker_timeout=settings.stalled_after_s,
     )
-    door = workers.worker_door(
-        "notifier-worker",
-        checks={"database": notifier.database_answers},
-        components=lambda: notifier.components,
-    )
-    guard_operations(door, environment=settings.environment, token=settings.service_token)
     door_port = settings.worker_port if port is None else port
     try:
-        async with workers.serving(door, host=settings.host, port=door_port):
+        async with workers.serving(door, host=settings.host, port=door_port), sampling(samplers):
             await workers.supervise(worker, health=health)
     finally:
         await notifier.aclose()

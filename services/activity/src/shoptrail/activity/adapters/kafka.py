@@ -57,6 +57,8 @@ def subscribe_log_consumer(
     dead_letters = KafkaDeadLetters(producer, settings.group_id)
     backoff = Backoff(cap=settings.retry_backoff_max_s)
     failures = 0
+    for what in ("processed", "dead_lettered", "retried.transient", "retried.unknown"):
+        health.count(what, 0)  # exported at 0 from the start: `increase()` sees the first
 
     async def on_batch(message: KafkaMessage, consumer: Consumer) -> None:
         nonlocal failures
@@ -90,6 +92,7 @@ def subscribe_log_consumer(
         metrics.inserted.inc(outcome.write.inserted)
         metrics.duplicates.inc(outcome.write.duplicates)
         metrics.dead_lettered.inc(outcome.dead_lettered)
+        health.count("processed", outcome.read)
         health.count("dead_lettered", outcome.dead_lettered)
         health.count("isolated_batches", int(outcome.isolated))
         _record_lag(consumer, batch, metrics)
