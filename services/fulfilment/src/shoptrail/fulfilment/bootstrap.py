@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Request, Response
 from procrastinate import PsycopgConnector
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
@@ -36,6 +36,8 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.jobs import JobQueue, open_job_queue, record_job_errors
+from shoptrail.kit.jobs_api import jobs_router
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
 
@@ -123,6 +125,9 @@ def create_app(settings: Settings) -> FastAPI:
         consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
         try:
             async with (
+                open_job_queue(
+                    settings.psycopg_conninfo, stalled_after_s=settings.stalled_after_s
+                ) as app.state.job_queue,
                 relaying(services),
                 Producer(settings.kafka_bootstrap, client_id="fulfilment-consumer") as producer,
                 consumer,
@@ -175,12 +180,19 @@ def create_app(settings: Settings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    guard = Depends(service_token_guard(settings.service_token))
     app.include_router(
         build_router(settings.max_submission_attempts),
-        dependencies=[Depends(service_token_guard(settings.service_token))],
+        dependencies=[guard],
         responses=AUTH_RESPONSES,
     )
+    app.include_router(jobs_router(_job_queue), dependencies=[guard], responses=AUTH_RESPONSES)
     return app
+
+
+def _job_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.job_queue
+    return queue
 
 
 def job_connector(settings: Settings) -> PsycopgConnector:
@@ -212,7 +224,7 @@ async def run_worker(
         fetch_job_polling_interval=settings.job_poll_interval_s,
         update_heartbeat_interval=settings.worker_heartbeat_s,
         stalled_worker_timeout=settings.stalled_after_s,
-        worker_middleware=[exhaustion_telemetry(services.uow)],
+        worker_middleware=[record_job_errors(), exhaustion_telemetry(services.uow)],
     )
     door = worker_door(
         "fulfilment-worker",
