@@ -13,6 +13,7 @@ States, as an operator sees them:
   stalled-job recovery uses.
 * **waiting**: `todo`, due now or scheduled (a retry after a backoff, a delayed job).
 * **running**: `doing`, with a live worker.
+* finished: **succeeded**, **cancelled**, **aborted** (shown for one job, never listed).
 
 procrastinate does not keep why a job failed, so `record_job_errors()` (a worker
 middleware) keeps each job's last error in `shoptrail_job_errors`, one row per
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,6 +56,9 @@ class JobState(StrEnum):
     STALLED = "stalled"
     WAITING = "waiting"
     RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    CANCELLED = "cancelled"
+    ABORTED = "aborted"
 
 
 StateFilter = Literal["failed", "stalled", "waiting", "running", "all"]
@@ -147,18 +151,15 @@ SELECT j.id, j.task_name, j.queue_name, j.status::text AS status, j.attempts, j.
 """
 _LOCK = "SELECT id FROM procrastinate_jobs WHERE id = %(id)s FOR UPDATE"
 _ANY_STATUS = ["todo", "doing", "succeeded", "failed", "cancelled", "aborted"]
-_FINISHED = {"succeeded": "succeeded", "cancelled": "cancelled", "aborted": "aborted"}
 
 
-def _state(row: DictRow) -> JobState | str:
+def _state(row: DictRow) -> JobState:
     status = str(row["status"])
     if status == "doing":
         return JobState.STALLED if row["stalled"] else JobState.RUNNING
     if status == "todo":
         return JobState.WAITING
-    if status == "failed":
-        return JobState.FAILED
-    return _FINISHED.get(status, status)
+    return JobState(status)
 
 
 def _info(row: DictRow, state: JobState) -> JobInfo:
@@ -194,13 +195,13 @@ class JobQueue:
             limit=limit if state not in ("stalled", "running") else None,
             stalled_after_s=self.stalled_after_s,
         )
-        jobs = [_info(row, found) for row in rows if isinstance(found := _state(row), JobState)]
+        jobs = [_info(row, _state(row)) for row in rows]
         if state in ("stalled", "running"):
             jobs = [job for job in jobs if job.state == state][:limit]
         return jobs
 
     async def get(self, job_id: int) -> JobInfo:
-        """One job in any state it can be steered from; `JobNotFoundError` if there is none."""
+        """One job, in whatever state; `JobNotFoundError` if there is none."""
         return await self._one(job_id, connection=None)
 
     async def retry(self, job_id: int) -> JobInfo:
@@ -283,11 +284,7 @@ class JobQueue:
             )
         if not rows:
             raise JobNotFoundError(job_id)
-        state = _state(rows[0])
-        if not isinstance(state, JobState):
-            info = _info(rows[0], JobState.FAILED)
-            raise JobStateError(info, f"job {job_id} has finished ({state})")
-        return _info(rows[0], state)
+        return _info(rows[0], _state(rows[0]))
 
 
 @contextlib.asynccontextmanager
@@ -345,10 +342,3 @@ async def _note(context: JobContext, error: Exception) -> None:
             extra={"job_id": job.id, "task": job.task_name, "reason": describe(failure)},
         )
 
-
-def by_state(jobs: Sequence[JobInfo]) -> dict[JobState, list[JobInfo]]:
-    """Jobs grouped by state, every state present."""
-    grouped: dict[JobState, list[JobInfo]] = {state: [] for state in JobState}
-    for job in jobs:
-        grouped[job.state].append(job)
-    return grouped
