@@ -41,7 +41,7 @@ class Queue:
         )
 
     async def sql(self, query: str, **params: object) -> list[dict[str, object]]:
-        return await self.app.connector.execute_query_all_async(query=query, **params)  # type: ignore[arg-type]
+        return await self.app.connector.execute_query_all_async(query=query, **params)
 
     async def dead_worker(self) -> int:
         """A worker row whose last heartbeat is an hour old (its process was killed)."""

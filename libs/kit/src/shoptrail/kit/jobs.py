@@ -341,4 +341,3 @@ async def _note(context: JobContext, error: Exception) -> None:
             "could not keep a job's last error",
             extra={"job_id": job.id, "task": job.task_name, "reason": describe(failure)},
         )
-

@@ -5,8 +5,8 @@ Include it behind the service token, as other operator routes are:
 responses=AUTH_RESPONSES)`.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, and the
+# queue's dependency is local to `jobs_router`.
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
