@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from procrastinate import App, PsycopgConnector
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
@@ -25,14 +24,13 @@ from shoptrail.admin_ui.devtools.harness import (
     log_in,
 )
 from shoptrail.admin_ui.devtools.serving import serving
-from shoptrail.kit.jobs import open_job_queue, record_job_errors
+from shoptrail.kit.jobs import open_job_queue
 from shoptrail.testing import NewTopicFactory
+from shoptrail.testing.jobs import CUSTOMER, fail_a_job, queue_a_job
 
 from ..conftest import NOWHERE, TOKEN, fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
-
-CUSTOMER = "jane.doe@example.com"
 
 
 @dataclass
@@ -43,26 +41,10 @@ class JobService:
     conninfo: str
 
     async def fail(self, task: str, **args: Any) -> int:
-        """A job of `task` that fails for good (its worker raises, with customer data)."""
-        app = App(connector=PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=2))
-
-        @app.task(name=task)
-        async def failing(**kwargs: Any) -> None:
-            raise RuntimeError(f"mail server refused {CUSTOMER}")
-
-        async with app.open_async():
-            job_id = await app.configure_task(task).defer_async(**args)
-            await app.run_worker_async(
-                wait=False, install_signal_handlers=False, worker_middleware=[record_job_errors()]
-            )
-        return job_id
+        return await fail_a_job(self.conninfo, task, **args)
 
     async def wait(self, task: str, **args: Any) -> int:
-        """A job of `task` waiting for its time (an hour from now)."""
-        app = App(connector=PsycopgConnector(conninfo=self.conninfo, min_size=1, max_size=2))
-        async with app.open_async():
-            deferrer = app.configure_task(task, schedule_in={"hours": 1}, allow_unknown=True)
-            return await deferrer.defer_async(**args)
+        return await queue_a_job(self.conninfo, task, **args)
 
     async def state(self, job_id: int) -> str:
         async with open_job_queue(self.conninfo, stalled_after_s=60) as queue:

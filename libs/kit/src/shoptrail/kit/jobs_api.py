@@ -10,7 +10,7 @@ responses=AUTH_RESPONSES)`.
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
 
 from shoptrail.kit.jobs import (
@@ -23,6 +23,7 @@ from shoptrail.kit.jobs import (
 )
 
 T = TypeVar("T")
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's id.")]
 
 
 class JobProblem(BaseModel):
@@ -81,7 +82,7 @@ def jobs_router(queue_of: Callable[[Request], JobQueue]) -> APIRouter:
         return await steering(queue.list(state, limit=limit))
 
     @router.post("/{job_id}/retry", responses=NOT_FOUND | WRONG_STATE)
-    async def retry_job(job_id: int, queue: Annotated[JobQueue, queue_dependency]) -> JobInfo:
+    async def retry_job(job_id: JobId, queue: Annotated[JobQueue, queue_dependency]) -> JobInfo:
         """Put a failed or stalled job back in the queue once; it runs when a worker is free.
 
         A job already waiting (a second click) or running is refused with 409.
@@ -90,7 +91,7 @@ def jobs_router(queue_of: Callable[[Request], JobQueue]) -> APIRouter:
 
     @router.post("/{job_id}/cancel", responses=NOT_FOUND | WRONG_STATE)
     async def cancel_job(
-        job_id: int,
+        job_id: JobId,
         queue: Annotated[JobQueue, queue_dependency],
         abort: Annotated[
             bool,

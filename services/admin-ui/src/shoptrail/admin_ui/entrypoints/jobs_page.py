@@ -80,7 +80,7 @@ async def retry_job(
     services: ServicesDep,
     _: UserDep,
     service: Annotated[str, Path(max_length=40)],
-    job_id: Annotated[int, Path(ge=1)],
+    job_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
 ) -> RedirectResponse:
     """Put a failed or stalled job back in its service's queue (once)."""
     port = services.jobs.get(service)
