@@ -7,14 +7,9 @@ database, where the test puts jobs with a procrastinate worker of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from shoptrail.admin_ui.devtools.harness import (
     ActivityHandle,
@@ -23,76 +18,11 @@ from shoptrail.admin_ui.devtools.harness import (
     Story,
     log_in,
 )
-from shoptrail.admin_ui.devtools.serving import serving
-from shoptrail.kit.jobs import open_job_queue
-from shoptrail.testing import NewTopicFactory
-from shoptrail.testing.jobs import CUSTOMER, fail_a_job, queue_a_job
+from shoptrail.testing.jobs import CUSTOMER
 
-from ..conftest import NOWHERE, TOKEN, fresh_database
+from ..conftest import NOWHERE, JobService
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
-
-
-@dataclass
-class JobService:
-    """A running service and the database its job queue lives in."""
-
-    url: str
-    conninfo: str
-
-    async def fail(self, task: str, **args: Any) -> int:
-        return await fail_a_job(self.conninfo, task, **args)
-
-    async def wait(self, task: str, **args: Any) -> int:
-        return await queue_a_job(self.conninfo, task, **args)
-
-    async def state(self, job_id: int) -> str:
-        async with open_job_queue(self.conninfo, stalled_after_s=60) as queue:
-            return (await queue.get(job_id)).state.value
-
-
-def _conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def fulfilment_jobs(
-    postgres_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
-) -> AsyncIterator[JobService]:
-    from shoptrail.fulfilment.adapters.migrations.run import migrate
-    from shoptrail.fulfilment.bootstrap import create_app
-    from shoptrail.fulfilment.devtools.harness import settings_for_test
-
-    async with fresh_database(postgres_url) as url:
-        settings = settings_for_test(
-            database_url=url,
-            kafka_bootstrap=kafka_bootstrap,
-            ingest=await new_topic("ingest"),
-            fulfilment=await new_topic("fulfilment"),
-            provider_url=NOWHERE,
-            service_token=TOKEN,
-        )
-        await migrate(settings.database_url, settings.psycopg_conninfo)
-        async with serving(create_app(settings)) as served:
-            yield JobService(served, settings.psycopg_conninfo)
-
-
-@pytest.fixture
-async def notifier_jobs(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[JobService]:
-    from shoptrail.notifier.adapters.migrations import migrate
-    from shoptrail.notifier.bootstrap import create_app
-    from shoptrail.notifier.config import Settings as NotifierSettings
-
-    async with fresh_database(postgres_url) as url:
-        await migrate(url)
-        settings = NotifierSettings(
-            environment="test",
-            database_url=url,
-            kafka_bootstrap=kafka_bootstrap,
-            service_token=SecretStr(TOKEN),
-        )
-        async with serving(create_app(settings, run_consumers=False)) as served:
-            yield JobService(served, _conninfo(url))
 
 
 def section(html: str, state: str) -> str:

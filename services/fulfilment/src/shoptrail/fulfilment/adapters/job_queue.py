@@ -20,6 +20,7 @@ pinned by tests/integration/test_operator_jobs.py::TestEnqueueContract:
 * the unique index `procrastinate_jobs_queueing_lock_idx_v1` (matched by prefix);
 * `procrastinate_jobs(queueing_lock, status)` for the active-job lookup.
 """
+
 from __future__ import annotations
 
 import json
