@@ -108,6 +108,19 @@ class TestListing:
         assert [j.id for j in waiting] == [later_id, now]  # newest first
         assert waiting[0].scheduled_at is not None and waiting[1].scheduled_at is None
 
+    async def test_all_shows_the_failed_ones_however_many_wait(self, queue: Queue) -> None:
+        failed = await _failed_job(queue)
+        waiting = [
+            await queue.app.configure_task("noop", queueing_lock=f"n{n}").defer_async(n=n)
+            for n in range(3)
+        ]
+        listed = await queue.ops.list("all", limit=2)
+        assert [(j.id, j.state) for j in listed] == [
+            (failed, "failed"),
+            (waiting[2], "waiting"),
+            (waiting[1], "waiting"),
+        ]
+
     async def test_a_job_whose_worker_stopped_sending_heartbeats_is_stalled(
         self, queue: Queue
     ) -> None:

@@ -32,6 +32,7 @@ depend on it.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -63,13 +64,7 @@ class JobState(StrEnum):
 
 StateFilter = Literal["failed", "stalled", "waiting", "running", "all"]
 STATE_FILTERS: tuple[StateFilter, ...] = ("failed", "stalled", "waiting", "running", "all")
-_STATUSES: dict[StateFilter, list[str]] = {
-    "failed": ["failed"],
-    "stalled": ["doing"],
-    "waiting": ["todo"],
-    "running": ["doing"],
-    "all": ["failed", "doing", "todo"],
-}
+_STATUSES: dict[StateFilter, list[str]] = {"failed": ["failed"], "waiting": ["todo"]}
 LIST_LIMIT = 100
 """How many jobs a listing shows at most (newest first)."""
 
@@ -187,18 +182,35 @@ class JobQueue:
         self.stalled_after_s = stalled_after_s
 
     async def list(self, state: StateFilter = "all", *, limit: int = LIST_LIMIT) -> list[JobInfo]:
-        """Jobs in `state` ("all": failed, stalled, waiting and running), newest first."""
+        """Jobs in `state`, newest first, at most `limit` of each state.
+
+        "all" is failed, stalled, running, then waiting: a burst of waiting
+        jobs never hides the failed ones.
+        """
+        if state == "all":
+            doing = await self._select(["doing"], limit=None)
+            return [
+                *await self._select(["failed"], limit=limit),
+                *[job for job in doing if job.state == JobState.STALLED][:limit],
+                *[job for job in doing if job.state == JobState.RUNNING][:limit],
+                *await self._select(["todo"], limit=limit),
+            ]
+        if state in ("stalled", "running"):
+            doing = await self._select(["doing"], limit=None)
+            return [job for job in doing if job.state == state][:limit]
+        return await self._select(_STATUSES[state], limit=limit)
+
+    async def _select(
+        self, statuses: builtins.list[str], *, limit: int | None
+    ) -> builtins.list[JobInfo]:
         rows = await self._connector.execute_query_all_async(
             query=_SELECT,
-            statuses=_STATUSES[state],
+            statuses=statuses,
             id=None,
-            limit=limit if state not in ("stalled", "running") else None,
+            limit=limit,
             stalled_after_s=self.stalled_after_s,
         )
-        jobs = [_info(row, _state(row)) for row in rows]
-        if state in ("stalled", "running"):
-            jobs = [job for job in jobs if job.state == state][:limit]
-        return jobs
+        return [_info(row, _state(row)) for row in rows]
 
     async def get(self, job_id: int) -> JobInfo:
         """One job, in whatever state; `JobNotFoundError` if there is none."""
@@ -234,7 +246,7 @@ class JobQueue:
                     f"job {job_id} was not retried: another job doing the same work is "
                     f"already waiting (queueing lock {exc.queueing_lock})",
                 ) from exc
-        log.warning("operator retried a job", extra={"job_id": job_id, "task": job.task})
+        log.info("operator retried a job", extra={"job_id": job_id, "task": job.task})
         return await self.get(job_id)
 
     async def cancel(self, job_id: int, *, abort: bool = False) -> JobInfo:
@@ -258,7 +270,7 @@ class JobQueue:
             await JobManager(self._connector).cancel_job_by_id_async(
                 job_id, abort=abort, connection=conn
             )
-        log.warning("operator cancelled a job", extra={"job_id": job_id, "abort": abort})
+        log.info("operator cancelled a job", extra={"job_id": job_id, "abort": abort})
         return await self.get(job_id)
 
     @contextlib.asynccontextmanager

@@ -76,9 +76,14 @@ def jobs_router(queue_of: Callable[[Request], JobQueue]) -> APIRouter:
             StateFilter,
             Query(description="failed, stalled, waiting, running, or all four."),
         ] = "all",
-        limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = LIST_LIMIT,
+        limit: Annotated[
+            int, Query(ge=1, le=500, description="At most this many of each state.")
+        ] = LIST_LIMIT,
     ) -> list[JobInfo]:
-        """Jobs needing an eye (failed, stalled) or still to come (waiting), newest first."""
+        """Jobs needing an eye (failed, stalled), running, or still to come (waiting).
+
+        Newest first within each state; "all" lists failed, stalled, running, then waiting.
+        """
         return await steering(queue.list(state, limit=limit))
 
     @router.post("/{job_id}/retry", responses=NOT_FOUND | WRONG_STATE)

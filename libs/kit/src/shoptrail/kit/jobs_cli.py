@@ -49,7 +49,10 @@ def add_jobs_command(sub: Any, *, service: str) -> None:
         "to run now or later; running: being done; all: the four (default)",
     )
     listing.add_argument(
-        "--limit", type=int, default=LIST_LIMIT, help=f"at most this many (default {LIST_LIMIT})"
+        "--limit",
+        type=int,
+        default=LIST_LIMIT,
+        help=f"at most this many of each state (default {LIST_LIMIT})",
     )
     listing.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     retry = actions.add_parser(
