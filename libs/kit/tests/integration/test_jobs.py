@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from procrastinate import App, PsycopgConnector
@@ -20,6 +21,7 @@ from shoptrail.kit.jobs import (
     open_job_queue,
     record_job_errors,
 )
+from shoptrail.kit.workers import retry_stalled_jobs
 
 pytestmark = pytest.mark.postgres
 
@@ -184,6 +186,26 @@ class TestRetry:
         with pytest.raises(JobStateError, match="is running"):
             await queue.ops.retry(stalled.id)
         assert (await queue.ops.get(stalled.id)).state == JobState.RUNNING
+
+    async def test_the_stalled_check_skips_a_job_the_operator_retried_meanwhile(
+        self, queue: Queue, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await queue.app.configure_task("noop").defer_async(n=1)
+        stalled = await queue.take(await queue.dead_worker())
+        assert stalled.id is not None
+        manager = queue.app.job_manager
+        found_stalled = manager.get_stalled_jobs
+
+        async def then_the_operator_clicks(**kwargs: Any) -> Iterable[Job]:
+            found = await found_stalled(**kwargs)
+            assert stalled.id is not None
+            await queue.ops.retry(stalled.id)
+            return found
+
+        monkeypatch.setattr(manager, "get_stalled_jobs", then_the_operator_clicks)
+        assert await retry_stalled_jobs(queue.app, stalled_after_s=STALLED_AFTER_S) == 0
+        job = await queue.ops.get(stalled.id)
+        assert (job.state, job.attempts) == (JobState.WAITING, 1)  # put back once
 
     async def test_a_job_whose_twin_already_waits_is_not_retried(self, queue: Queue) -> None:
         await queue.app.configure_task("noop").defer_async(n=1)
