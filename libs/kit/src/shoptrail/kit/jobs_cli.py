@@ -28,6 +28,13 @@ REFUSED = 1
 UNAVAILABLE = 3
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def add_jobs_command(sub: Any, *, service: str) -> None:
     """Add `jobs` (with `list`, `retry`, `cancel`) to a CLI's subcommands."""
     jobs = sub.add_parser(
@@ -50,7 +57,7 @@ def add_jobs_command(sub: Any, *, service: str) -> None:
     )
     listing.add_argument(
         "--limit",
-        type=int,
+        type=_positive,
         default=LIST_LIMIT,
         help=f"at most this many of each state (default {LIST_LIMIT})",
     )
@@ -115,7 +122,7 @@ async def _run(args: argparse.Namespace, queue: JobQueue, out: TextIO) -> None:
         print(f"job {job.id} ({job.task}) is waiting to run again", file=out)
     elif args.jobs_command == "cancel":
         job = await queue.cancel(args.job_id, abort=args.abort)
-        done = "asked to stop" if job.abort_requested and job.state != "waiting" else "cancelled"
+        done = "cancelled" if job.state == "cancelled" else "asked to stop"
         print(f"job {job.id} ({job.task}) {done}", file=out)
 
 
