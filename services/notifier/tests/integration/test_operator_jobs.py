@@ -130,3 +130,15 @@ async def test_the_cli_lists_and_refuses_with_one_line(notifier: Notifier) -> No
         f"error: job {job_id} is failed: only a waiting job can be cancelled\n",
     )
     assert (await cli("retry", "77"))[:2] == (1, "")
+
+
+async def test_before_the_app_has_started_jobs_answer_503(make_notifier: Any) -> None:
+    notifier: Notifier = await make_notifier(service_token=TOKEN)
+    app = create_app(notifier.settings, notifier, run_consumers=False)  # no lifespan run
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://notifier",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as http:
+        answer = await http.get("/api/jobs")
+    assert (answer.status_code, answer.json()) == (503, {"detail": "the job queue is not open"})

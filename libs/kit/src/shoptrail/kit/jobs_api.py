@@ -1,7 +1,8 @@
 """`/api/jobs`: a service's job queue over HTTP, for the operator and the admin (see `jobs`).
 
-Include it behind the service token, as other operator routes are:
-`app.include_router(jobs_router(queue_of), dependencies=[Depends(guard)],
+Open a `JobQueue` in the app's lifespan as `app.state.job_queue` and include
+the routes behind the service token, as other operator routes are:
+`app.include_router(jobs_router(), dependencies=[Depends(guard)],
 responses=AUTH_RESPONSES)`.
 """
 
@@ -50,7 +51,15 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def jobs_router(queue_of: Callable[[Request], JobQueue]) -> APIRouter:
+def state_job_queue(request: Request) -> JobQueue:
+    """The `JobQueue` the app's lifespan opened as `app.state.job_queue` (503 until then)."""
+    queue: JobQueue | None = getattr(request.app.state, "job_queue", None)
+    if queue is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the job queue is not open")
+    return queue
+
+
+def jobs_router(queue_of: Callable[[Request], JobQueue] = state_job_queue) -> APIRouter:
     """The routes; `queue_of(request)` is the service's open `JobQueue`."""
     router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=UNAVAILABLE)
     queue_dependency = Depends(queue_of)

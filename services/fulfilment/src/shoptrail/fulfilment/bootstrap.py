@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from procrastinate import PsycopgConnector
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
@@ -36,7 +36,7 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
-from shoptrail.kit.jobs import JobQueue, open_job_queue, record_job_errors
+from shoptrail.kit.jobs import open_job_queue, record_job_errors
 from shoptrail.kit.jobs_api import jobs_router
 from shoptrail.kit.workers import procrastinate_worker, serving, supervise, worker_door
 
@@ -186,13 +186,8 @@ def create_app(settings: Settings) -> FastAPI:
         dependencies=[guard],
         responses=AUTH_RESPONSES,
     )
-    app.include_router(jobs_router(_job_queue), dependencies=[guard], responses=AUTH_RESPONSES)
+    app.include_router(jobs_router(), dependencies=[guard], responses=AUTH_RESPONSES)
     return app
-
-
-def _job_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.job_queue
-    return queue
 
 
 def job_connector(settings: Settings) -> PsycopgConnector:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import procrastinate
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -26,7 +26,7 @@ from shoptrail.kit import workers
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
-from shoptrail.kit.jobs import JobQueue, open_job_queue, record_job_errors
+from shoptrail.kit.jobs import open_job_queue, record_job_errors
 from shoptrail.kit.jobs_api import jobs_router
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
@@ -208,7 +208,7 @@ def create_app(
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
     app.include_router(
-        jobs_router(_job_queue),
+        jobs_router(),
         dependencies=[Depends(service_token_guard(settings.service_token))],
         responses=AUTH_RESPONSES,
     )
@@ -231,11 +231,6 @@ def create_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
-
-
-def _job_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.job_queue
-    return queue
 
 
 RETRY_STALLED_JOBS = "notifier.retry_stalled_jobs"
