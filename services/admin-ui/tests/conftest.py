@@ -38,7 +38,9 @@ from shoptrail.admin_ui.devtools.serving import port_of, reserve_port, serving
 from shoptrail.events import PRODUCERS, Event, EventData, topics
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import EventPublisher
+from shoptrail.kit.jobs import open_job_queue
 from shoptrail.testing import NewTopicFactory
+from shoptrail.testing.jobs import fail_a_job, queue_a_job
 
 TOKEN = "test-service-token"
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing answers HTTP there
@@ -260,6 +262,69 @@ async def notifier(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[str
         )
         async with serving(create_app(settings, run_consumers=False)) as served:
             yield served
+
+
+# ---- job-running services with jobs in their queues (the Jobs page) --------------
+
+
+@dataclass
+class JobService:
+    """A running service and the database its job queue lives in."""
+
+    url: str
+    conninfo: str
+
+    async def fail(self, task: str, **args: Any) -> int:
+        return await fail_a_job(self.conninfo, task, **args)
+
+    async def wait(self, task: str, **args: Any) -> int:
+        return await queue_a_job(self.conninfo, task, **args)
+
+    async def state(self, job_id: int) -> str:
+        async with open_job_queue(self.conninfo, stalled_after_s=60) as queue:
+            return (await queue.get(job_id)).state.value
+
+
+@pytest.fixture
+async def fulfilment_jobs(
+    postgres_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> AsyncIterator[JobService]:
+    from shoptrail.fulfilment.adapters.migrations.run import migrate
+    from shoptrail.fulfilment.bootstrap import create_app
+    from shoptrail.fulfilment.devtools.harness import settings_for_test
+
+    async with fresh_database(postgres_url) as url:
+        settings = settings_for_test(
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            ingest=await new_topic("ingest"),
+            fulfilment=await new_topic("fulfilment"),
+            provider_url=NOWHERE,
+            service_token=TOKEN,
+        )
+        await migrate(settings.database_url, settings.psycopg_conninfo)
+        async with serving(create_app(settings)) as served:
+            yield JobService(served, settings.psycopg_conninfo)
+
+
+@pytest.fixture
+async def notifier_jobs(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[JobService]:
+    from shoptrail.notifier.adapters.migrations import migrate
+    from shoptrail.notifier.bootstrap import create_app
+    from shoptrail.notifier.config import Settings as NotifierSettings
+
+    async with fresh_database(postgres_url) as url:
+        await migrate(url)
+        settings = NotifierSettings(
+            environment="test",
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            service_token=SecretStr(TOKEN),
+        )
+        async with serving(create_app(settings, run_consumers=False)) as served:
+            yield JobService(
+                served, make_url(url).set(drivername="postgresql").render_as_string(False)
+            )
 
 
 # ---- the browser ----------------------------------------------------------------

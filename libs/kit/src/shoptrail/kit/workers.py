@@ -196,7 +196,7 @@ async def retry_stalled_jobs(app: App, *, stalled_after_s: float) -> int:
     lock) is marked failed instead: the waiting one does the work. How many
     jobs were put back.
     """
-    from procrastinate.exceptions import UniqueViolation
+    from procrastinate.exceptions import ConnectorException, UniqueViolation
     from procrastinate.jobs import Status
 
     manager = app.job_manager
@@ -210,6 +210,13 @@ async def retry_stalled_jobs(app: App, *, stalled_after_s: float) -> int:
                 "a stalled job's twin is already queued; failing the stalled one", extra=extra
             )
             await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            continue
+        except ConnectorException as error:
+            # procrastinate_retry_job_v2 RAISEs when the job is no longer `doing` or
+            # `failed`: an operator (`jobs retry`) or another check was quicker.
+            if type(error.__cause__).__name__ != "RaiseException":
+                raise
+            log.info("a stalled job was put back meanwhile", extra=extra)
             continue
         log.warning("retrying a stalled job", extra=extra)
         retried += 1

@@ -21,12 +21,20 @@ import shoptrail.admin_ui
 from shoptrail.admin_ui.adapters.activity import ActivityClient
 from shoptrail.admin_ui.adapters.fulfilment import FulfilmentClient
 from shoptrail.admin_ui.adapters.http import service_client
+from shoptrail.admin_ui.adapters.jobs import JobsClient
 from shoptrail.admin_ui.adapters.notifier import NotifierClient
 from shoptrail.admin_ui.auth.csrf import csrf_protect
 from shoptrail.admin_ui.auth.sessions import LoginRequiredError
 from shoptrail.admin_ui.auth.throttle import LoginThrottle
 from shoptrail.admin_ui.config import Settings
-from shoptrail.admin_ui.entrypoints import auth_routes, feed, live, orders, settings_page
+from shoptrail.admin_ui.entrypoints import (
+    auth_routes,
+    feed,
+    jobs_page,
+    live,
+    orders,
+    settings_page,
+)
 from shoptrail.admin_ui.entrypoints.security import SecurityHeaders
 from shoptrail.admin_ui.entrypoints.web import (
     STATIC,
@@ -79,16 +87,18 @@ def create_app(settings: Settings) -> FastAPI:
                 made = service_client(url, token, settings.upstream_timeout_s)
                 return await stack.enter_async_context(made)
 
+            fulfilment = await client(settings.fulfilment_url, settings.fulfilment_token)
+            notifier = await client(settings.notifier_url, settings.notifier_token)
             app.state.services = Services(
                 activity=ActivityClient(
                     await client(settings.activity_url, settings.activity_token)
                 ),
-                fulfilment=FulfilmentClient(
-                    await client(settings.fulfilment_url, settings.fulfilment_token)
-                ),
-                notifier=NotifierClient(
-                    await client(settings.notifier_url, settings.notifier_token)
-                ),
+                fulfilment=FulfilmentClient(fulfilment),
+                notifier=NotifierClient(notifier),
+                jobs={
+                    "fulfilment": JobsClient("fulfilment", fulfilment),
+                    "notifier": JobsClient("notifier", notifier),
+                },
             )
             yield
 
@@ -127,7 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, ws_origin=settings.ws_origin, hsts=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_routes, orders, feed, live, settings_page):
+    for module in (auth_routes, orders, feed, live, settings_page, jobs_page):
         app.include_router(module.router)
     _add_error_pages(app)
 

@@ -38,6 +38,8 @@ from shoptrail.fulfilment.service_layer.ports import Provider
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.jobs import open_job_queue, record_job_errors
+from shoptrail.kit.jobs_api import jobs_router
 from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
@@ -143,6 +145,9 @@ def create_app(settings: Settings) -> FastAPI:
         consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
         try:
             async with (
+                open_job_queue(
+                    settings.psycopg_conninfo, stalled_after_s=settings.stalled_after_s
+                ) as app.state.job_queue,
                 relaying(services),
                 Producer(settings.kafka_bootstrap, client_id="fulfilment-consumer") as producer,
                 consumer,
@@ -204,11 +209,13 @@ def create_app(settings: Settings) -> FastAPI:
     serve_metrics(app, registry)
     instrument_http(app, registry)
 
+    guard = Depends(service_token_guard(settings.service_token))
     app.include_router(
         build_router(settings.max_submission_attempts),
-        dependencies=[Depends(service_token_guard(settings.service_token))],
+        dependencies=[guard],
         responses=AUTH_RESPONSES,
     )
+    app.include_router(jobs_router(), dependencies=[guard], responses=AUTH_RESPONSES)
     return app
 
 
@@ -263,7 +270,7 @@ async def run_worker(
         fetch_job_polling_interval=settings.job_poll_interval_s,
         update_heartbeat_interval=settings.worker_heartbeat_s,
         stalled_worker_timeout=settings.stalled_after_s,
-        worker_middleware=[exhaustion_telemetry(services.uow)],
+        worker_middleware=[record_job_errors(), exhaustion_telemetry(services.uow)],
     )
     door, samplers = worker_health_door(settings, services, registry)
     door_port = settings.worker_port if port is None else port

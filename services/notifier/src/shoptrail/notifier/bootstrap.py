@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import procrastinate
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from faststream.kafka import KafkaBroker
 from jinja2 import Environment
 from prometheus_client import CollectorRegistry
@@ -23,9 +23,11 @@ from shoptrail.events.outbox import OutboxRelay
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit import workers
-from shoptrail.kit.auth import guard_operations
+from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
+from shoptrail.kit.jobs import open_job_queue, record_job_errors
+from shoptrail.kit.jobs_api import jobs_router
 from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
@@ -188,12 +190,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conninfo = psycopg_conninfo(settings.database_url)
         try:
-            if run_consumers:
-                async with running_consumers(service), sampling(samplers):
+            async with open_job_queue(
+                conninfo, stalled_after_s=settings.stalled_after_s
+            ) as app.state.job_queue:
+                if run_consumers:
+                    async with running_consumers(service), sampling(samplers):
+                        yield
+                else:
                     yield
-            else:
-                yield
         finally:
             if notifier is None:
                 await service.aclose()
@@ -211,6 +217,11 @@ def create_app(
     app.state.notifier = service
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
+    app.include_router(
+        jobs_router(),
+        dependencies=[Depends(service_token_guard(settings.service_token))],
+        responses=AUTH_RESPONSES,
+    )
 
     async def kafka() -> bool:
         ping = service.kafka_answers
@@ -311,6 +322,7 @@ async def run_worker(settings: Settings, *, concurrency: int = 4, port: int | No
         concurrency=concurrency,
         update_heartbeat_interval=settings.worker_heartbeat_s,
         stalled_worker_timeout=settings.stalled_after_s,
+        worker_middleware=[record_job_errors()],
     )
     door_port = settings.worker_port if port is None else port
     try:

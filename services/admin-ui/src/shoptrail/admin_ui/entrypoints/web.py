@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,12 @@ from shoptrail.admin_ui.auth.sessions import current_user, safe_next
 from shoptrail.admin_ui.config import Settings
 from shoptrail.admin_ui.domain import presentation, timefmt
 from shoptrail.admin_ui.domain.models import money
-from shoptrail.admin_ui.service_layer.ports import ActivityPort, FulfilmentPort, NotifierPort
+from shoptrail.admin_ui.service_layer.ports import (
+    ActivityPort,
+    FulfilmentPort,
+    JobsPort,
+    NotifierPort,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent
 STATIC = PACKAGE / "static"
@@ -32,6 +38,8 @@ class Services:
     activity: ActivityPort
     fulfilment: FulfilmentPort
     notifier: NotifierPort
+    jobs: Mapping[str, JobsPort] = field(default_factory=dict)
+    """Each job-running service's queue, by service name."""
 
 
 async def _services(request: Request) -> Services:

@@ -15,6 +15,7 @@ from shoptrail.admin_ui.domain.models import (
     Order,
     ShopSettings,
 )
+from shoptrail.kit.jobs import JobInfo
 
 
 class UpstreamError(Exception):
@@ -80,6 +81,15 @@ class ActivityPort(Protocol):
 class FulfilmentPort(Protocol):
     async def retry_submission(self, order_id: str) -> ActionOutcome: ...
     async def retry_sync(self, provider: str) -> ActionOutcome: ...
+
+
+class JobsPort(Protocol):
+    """One service's background jobs."""
+
+    service: str
+
+    async def jobs(self) -> list[JobInfo]: ...
+    async def retry(self, job_id: int) -> ActionOutcome: ...
 
 
 class NotifierPort(Protocol):

@@ -7,6 +7,18 @@ connection, so the order row, the outbox events and the job commit or roll back
 together: no stored order without its submission job, no job for an order
 that rolled back. The unique `queueing_lock` index (one *waiting* job per lock)
 is caught in a savepoint and becomes `AlreadyQueuedError`.
+
+Why not procrastinate's public API: `JobManager.defer_job_async(job,
+connection=…)` takes a connection of *its* connector's driver (psycopg), and
+procrastinate 3 has no connector for an async SQLAlchemy (asyncpg) session, so
+it cannot join this transaction. What this relies on in procrastinate 3.10,
+pinned by tests/integration/test_operator_jobs.py::TestEnqueueContract:
+
+* `procrastinate_defer_jobs_v1(jobs procrastinate_job_to_defer_v1[]) -> bigint[]`;
+* the composite type `procrastinate_job_to_defer_v1(queue_name, task_name,
+  priority, lock, queueing_lock, args jsonb, scheduled_at)`, built positionally;
+* the unique index `procrastinate_jobs_queueing_lock_idx_v1` (matched by prefix);
+* `procrastinate_jobs(queueing_lock, status)` for the active-job lookup.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from shoptrail.fulfilment.bootstrap import Services, create_app, open_services
 from shoptrail.fulfilment.config import Settings
 from shoptrail.fulfilment.devtools.fake_provider import FakeProvider
 from shoptrail.fulfilment.entrypoints.tasks import build_job_app
+from shoptrail.kit.jobs import record_job_errors
 
 
 class TopicReader(Protocol):
@@ -155,7 +156,10 @@ class Shop:
                     fetch_job_polling_interval=merged.job_poll_interval_s,
                     update_heartbeat_interval=merged.worker_heartbeat_s,
                     stalled_worker_timeout=merged.stalled_after_s,
-                    worker_middleware=[exhaustion_telemetry(self.services.uow)],
+                    worker_middleware=[
+                        record_job_errors(),
+                        exhaustion_telemetry(self.services.uow),
+                    ],
                 )
             )
             try:

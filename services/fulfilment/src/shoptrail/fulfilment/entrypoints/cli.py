@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import uvicorn
 
 import shoptrail.fulfilment
 from shoptrail.fulfilment.config import Settings
+from shoptrail.kit.jobs_cli import add_jobs_command, run_jobs_command
 from shoptrail.kit.logging import configure_logging
 from shoptrail.kit.tracing import configure_tracing
 
@@ -32,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sync = sub.add_parser("sync", help="queue a product sync now")
-    sync.add_argument("provider", choices=["Printify", "Printful"])
+    sync.add_argument("provider", choices=["Printify", "Printful"], help="whose products")
+    add_jobs_command(sub, service="fulfilment")
     fake = sub.add_parser("fake-provider", help="serve a fake Printify + Printful API")
     fake.add_argument("--host", default="127.0.0.1")
     fake.add_argument("--port", type=int, default=8090)
@@ -70,6 +73,16 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(migrate(settings.database_url, settings.psycopg_conninfo))
     elif args.command == "sync":
         asyncio.run(_queue_sync(settings, args.provider))
+    elif args.command == "jobs":
+        sys.exit(
+            asyncio.run(
+                run_jobs_command(
+                    args,
+                    conninfo=settings.psycopg_conninfo,
+                    stalled_after_s=settings.stalled_after_s,
+                )
+            )
+        )
 
 
 async def _queue_sync(settings: Settings, provider: str) -> None:

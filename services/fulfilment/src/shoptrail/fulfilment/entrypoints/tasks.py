@@ -18,6 +18,7 @@ from shoptrail.fulfilment.config import Settings
 from shoptrail.fulfilment.domain.model import ProviderName
 from shoptrail.fulfilment.service_layer import actions, submission, syncing, tracking
 from shoptrail.fulfilment.service_layer.ports import AlreadyQueuedError, Providers, UnitOfWork
+from shoptrail.kit import workers
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,8 @@ def build_job_app(
     @app.task(name=RETRY_STALLED, queue=QUEUE, queueing_lock=RETRY_STALLED, pass_context=True)
     async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
         # A job whose worker stopped sending heartbeats (killed, host lost) stays "doing"
-        # forever unless someone puts it back in the queue.
-        manager = context.app.job_manager
-        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s):
-            log.warning("retrying a stalled job", extra={"job_id": job.id, "task": job.task_name})
-            await manager.retry_job(job)
+        # forever unless someone puts it back in the queue (one whose twin already waits
+        # is failed instead, so the check does not fail on it every minute).
+        await workers.retry_stalled_jobs(context.app, stalled_after_s=settings.stalled_after_s)
 
     return app

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shoptrail.kit.jobs import apply_errors_schema
 from shoptrail.notifier.adapters.jobs import apply_job_schema, create_job_app
 
 ALEMBIC = Path(__file__).resolve().parent / "alembic"
@@ -32,3 +33,4 @@ async def migrate(database_url: str) -> None:
     jobs = create_job_app(database_url)
     async with jobs.open_async():
         await apply_job_schema(jobs)
+        await apply_errors_schema(jobs.connector)  # type: ignore[arg-type]

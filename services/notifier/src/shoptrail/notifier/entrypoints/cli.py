@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import logging
 import re
+import sys
 
 import uvicorn
 
 import shoptrail.notifier
+from shoptrail.kit.jobs_cli import add_jobs_command, run_jobs_command
 from shoptrail.kit.logging import configure_logging
 from shoptrail.kit.tracing import configure_tracing
 from shoptrail.kit.workers import run_until_signalled
+from shoptrail.notifier.adapters.jobs import psycopg_conninfo
 from shoptrail.notifier.adapters.migrations import migrate
 from shoptrail.notifier.bootstrap import create_app, run_worker
 from shoptrail.notifier.config import Settings
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         help="port of /healthz, /readyz, /metrics (default: NOTIFIER_WORKER_PORT or 8014)",
     )
     sub.add_parser("migrate", help="create or upgrade the notifier's tables and the job queue's")
+    add_jobs_command(sub, service="the notifier")
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
@@ -79,3 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         run_until_signalled(_work(settings, args.concurrency, args.port))
     elif args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
+    elif args.command == "jobs":
+        conninfo = psycopg_conninfo(settings.database_url)
+        sys.exit(
+            asyncio.run(
+                run_jobs_command(args, conninfo=conninfo, stalled_after_s=settings.stalled_after_s)
+            )
+        )
