@@ -192,7 +192,5 @@ async def test_a_second_tab_logged_out_too(
     # The first tab is not touched: logging out closes its live socket (within a second,
     # activity polls for ended sessions), its token request is refused, and the page
     # reloads itself into the login form. Reloading it here would race that navigation.
-    await expect(first.page.get_by_role("heading", name="Log in")).to_be_visible(
-        timeout=30_000
-    )
+    await expect(first.page.get_by_role("heading", name="Log in")).to_be_visible(timeout=30_000)
     assert first.page.url.startswith(f"{admin}/admin/login")

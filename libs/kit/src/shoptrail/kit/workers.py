@@ -239,6 +239,8 @@ async def serving(app: ASGIApp, *, host: str, port: int) -> AsyncIterator[None]:
     """
     import uvicorn
 
+    from shoptrail.kit.serving import uvicorn_config
+
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -253,9 +255,7 @@ async def serving(app: ASGIApp, *, host: str, port: int) -> AsyncIterator[None]:
         )
         yield
         return
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3
-    )
+    config = uvicorn_config(app, access_log=False, lifespan="off", timeout_graceful_shutdown=3)
     server = Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"health door :{port}")
     log.info("health door open", extra={"host": host, "port": sock.getsockname()[1]})

@@ -7,10 +7,9 @@ import asyncio
 import logging
 import re
 
-import uvicorn
-
 import shoptrail.notifier
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
+from shoptrail.kit.serving import serve
 from shoptrail.kit.workers import run_until_signalled
 from shoptrail.notifier.adapters.migrations import migrate
 from shoptrail.notifier.bootstrap import create_app, run_worker
@@ -33,20 +32,15 @@ class _RedactUnsubscribeTokens(logging.Filter):
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     logging.getLogger("uvicorn.access").addFilter(_RedactUnsubscribeTokens())
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-    )
+    serve(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
 async def _work(settings: Settings, concurrency: int, port: int | None) -> None:
     await run_worker(settings, concurrency=concurrency, port=port)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `shoptrail-notifier` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-notifier` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-notifier",
         description=shoptrail.notifier.__doc__,
@@ -68,9 +62,14 @@ def main(argv: list[str] | None = None) -> None:
         help="port of /healthz, /readyz, /metrics (default: NOTIFIER_WORKER_PORT or 8014)",
     )
     sub.add_parser("migrate", help="create or upgrade the notifier's tables and the job queue's")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `shoptrail-notifier` command."""
+    args = build_parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, service=process_name("notifier", args.command))
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "worker":
