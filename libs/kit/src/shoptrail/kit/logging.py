@@ -27,7 +27,13 @@ from shoptrail.events.failures import describe
 from shoptrail.events.logcontext import current_event_id
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` is its message again with terminal colour codes.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _MAX_CAUSES = 8
 _MAX_FRAMES = 40  # the innermost ones; a RecursionError has a thousand
 
