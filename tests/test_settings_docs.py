@@ -99,3 +99,24 @@ class TestTheCheck:
         assert "| `SAMPLE_WORKERS` | `2` | How many. |" in readme.read_text()
         assert readme.read_text().endswith("Set SAMPLE_PORT.\n")
         assert settings_docs.problems(root, {"sample": Grown}) == []
+
+    def test_what_compose_reads_from_env_is_listed_and_may_be_mentioned(self, root: Path) -> None:
+        (root / "docker-compose.yml").write_text(
+            "services:\n  sample:\n    image: sample:${SAMPLE_VERSION:-dev}\n"
+            "    environment:\n      SAMPLE_TOKEN: ${SAMPLE_SECRET:-dev-only-token}\n"
+        )
+        readme = root / "deploy/README.md"
+        readme.write_text(
+            readme.read_text()
+            + f"\n{settings_docs.COMPOSE_BEGIN}\n{settings_docs.COMPOSE_END}\n"
+            + "Put SAMPLE_SECRET in `.env`.\n"
+        )
+        assert settings_docs.problems(root, {"sample": Sample}) == [
+            "deploy/README.md: the settings tables are stale (run `make docs`)"
+        ]
+
+        settings_docs.write(root, {"sample": Sample})
+
+        assert "| `SAMPLE_SECRET` | `SAMPLE_TOKEN` |" in readme.read_text()
+        assert "| `SAMPLE_VERSION` | `image:` |" in readme.read_text()
+        assert settings_docs.problems(root, {"sample": Sample}) == []
