@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shoptrail.kit import settings_docs
-from shoptrail.kit.settings import PLACEHOLDER_MARK
+from shoptrail.kit.settings import PLACEHOLDER_MARK, SigningSecret
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,6 +27,10 @@ class Sample(BaseSettings):
     token: SecretStr = Field(
         default=SecretStr(f"{PLACEHOLDER_MARK}-token"), description="Its bearer token."
     )
+    key: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-key"), description="Signs its cookies."
+    )
+    password: SecretStr | None = Field(default=None, description="Its mail password.")
 
 
 class TestTheShopsDocuments:
@@ -67,6 +71,11 @@ class TestTheCheck:
         section = settings_docs.render({"sample": Sample})
         assert "| `SAMPLE_PORT` | `9000` | Where it listens. |" in section
         assert "| `SAMPLE_TOKEN` | required in prod (secret) | Its bearer token. |" in section
+        assert (
+            "| `SAMPLE_KEY` | required in prod (signing secret) | Signs its cookies. |" in section
+        )
+        assert "| `SAMPLE_PASSWORD` | unset (secret) | Its mail password. |" in section
+        assert PLACEHOLDER_MARK not in section
 
     def test_a_new_setting_makes_the_tables_stale(self, root: Path) -> None:
         class Grown(Sample):
