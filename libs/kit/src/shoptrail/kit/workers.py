@@ -44,6 +44,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from shoptrail.events.failures import Backoff, TransientError, classify, describe
 from shoptrail.events.health import Health
 from shoptrail.kit.health import Check, health_router, register_health_metrics
+from shoptrail.kit.serving import uvicorn_config
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -238,8 +239,6 @@ async def serving(app: ASGIApp, *, host: str, port: int) -> AsyncIterator[None]:
     than the door, and a readiness probe that gets no answer says the rest.
     """
     import uvicorn
-
-    from shoptrail.kit.serving import uvicorn_config
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
