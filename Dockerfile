@@ -35,12 +35,11 @@ COPY services services
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --all-packages --no-editable
 
-# --- runtime: the virtualenv and the operator's tools, as an unprivileged user
+# --- runtime: the virtualenv (with the operator's tools, e.g. shoptrail-dlq), as an unprivileged user
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 RUN useradd --system --uid 10001 --home-dir /app shoptrail \
  && install -d -o shoptrail /var/lib/shoptrail-notifier  # the notifier's journal (a volume)
 COPY --from=build /app/.venv /app/.venv
-COPY deploy/dlq.py /app/deploy/dlq.py
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1
 WORKDIR /app

@@ -1,5 +1,5 @@
 # The few verbs a newcomer needs. Everything runs through uv from the one lock file.
-.PHONY: dev test lint format bench schemas infra-up infra-down infra-status sync system-deps
+.PHONY: dev test lint format bench schemas docs infra-up infra-down infra-status sync system-deps
 
 # `uv` from PATH, else the module pip installs (a fresh machine may have no uv at all).
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
@@ -25,6 +25,7 @@ lint: sync
 	$(UV) run ruff check .
 	$(UV) run mypy
 	$(UV) run python -m shoptrail.events schemas --check
+	$(UV) run python -m shoptrail.kit.settings_docs --check
 
 format: sync
 	$(UV) run ruff format .
@@ -35,6 +36,10 @@ bench: sync
 
 schemas: sync
 	$(UV) run python -m shoptrail.events schemas
+
+## make docs: regenerate the settings tables in deploy/README.md from each service's config.py
+docs: sync
+	$(UV) run python -m shoptrail.kit.settings_docs --write
 
 infra-up:
 	python3 deploy/local/stack.py up

@@ -1,4 +1,4 @@
-"""The operator's dead-letter tool (`deploy/dlq.py`) on a real broker.
+"""The operator's dead-letter tool (`shoptrail-dlq`) on a real broker.
 
 A real consumer (`subscribe_events`) dead-letters a broken message; the tool
 lists it, shows it, refuses to put it back unfixed, and republishes the fixed
@@ -28,7 +28,7 @@ from shoptrail.testing import NewTopicFactory, TopicReader
 
 pytestmark = pytest.mark.kafka
 
-DLQ_TOOL = Path(__file__).resolve().parents[1] / "deploy" / "dlq.py"
+DLQ_TOOL = Path(sys.executable).parent / "shoptrail-dlq"
 
 
 async def dlq(bootstrap: str, *args: str) -> tuple[int, str, str]:

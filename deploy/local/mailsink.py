@@ -30,6 +30,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.serving import uvicorn_config
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -195,9 +198,7 @@ async def serve(folder: Path, host: str, smtp_port: int, http_port: int) -> None
     smtp = await loop.create_server(
         lambda: SMTP(KeepHandler(mailbox), hostname="shoptrail-mailsink"), host, smtp_port
     )
-    web = uvicorn.Server(
-        uvicorn.Config(build_app(mailbox), host=host, port=http_port, log_level="warning")
-    )
+    web = uvicorn.Server(uvicorn_config(build_app(mailbox), host=host, port=http_port))
     print(
         json.dumps({"smtp": f"{host}:{smtp_port}", "web": f"http://{host}:{http_port}/"}),
         flush=True,
@@ -213,11 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mailsink", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--smtp-port", type=int, default=1025)
-    parser.add_argument("--http-port", type=int, default=8025)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    parser.add_argument("--smtp-port", type=int, default=1025, help="SMTP port (default: 1025)")
+    parser.add_argument(
+        "--http-port", type=int, default=8025, help="port of the web view (default: 8025)"
+    )
     parser.add_argument("--dir", type=Path, default=Path(".local/mail"), help="where to keep mail")
     args = parser.parse_args(argv)
+    configure_logging("WARNING", service="mail")
     asyncio.run(serve(args.dir, args.host, args.smtp_port, args.http_port))
     return 0
 

@@ -422,7 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["up", "down", "status", "env", "reset"])
+    parser.add_argument(
+        "command",
+        choices=["up", "down", "status", "env", "reset"],
+        help="up: start (and print the settings); down: stop; status: report as JSON; "
+        "env: print `export` lines; reset: stop and delete the local data",
+    )
     parser.add_argument(
         "component", nargs="?", choices=["kafka", "postgres"], help="only this one (default: both)"
     )

@@ -14,7 +14,7 @@ failures.py), so they live here once:
   `event.dead_lettered` fact (on the order's timeline when the record is keyed
   by an order id), commits and moves on.
 * A record too large to copy is dead-lettered **by reference**: coordinates,
-  size, reason and a prefix; `deploy/dlq.py` fetches the original by offset.
+  size, reason and a prefix; `shoptrail-dlq` fetches the original by offset.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from shoptrail.events.failures import Backoff, FailureKind, classify, describe, 
 from shoptrail.events.health import Health
 from shoptrail.events.hygiene import clean_text
 from shoptrail.events.ids import uuid7_for
+from shoptrail.events.logcontext import bind_event_id, event_scope
 from shoptrail.events.producer import Producer
 from shoptrail.events.system import EventDeadLettered
 from shoptrail.events.topics import dead_letter_topic
@@ -348,6 +349,7 @@ def subscribe_events(
     `failures`' decision (module docstring).
     """
 
+    @event_scope
     async def on_message(message: KafkaMessage) -> None:
         record = message.raw_message
         assert not isinstance(record, tuple), "subscribe_events is for one message at a time"
@@ -355,6 +357,7 @@ def subscribe_events(
         try:
             event = decode(record.value or b"")  # MalformedEventError is permanent
             event_type = event.type
+            bind_event_id(event.id)
             if types is None or event.type in types:
                 failures.check_rehearsal(event)
                 await handler(event)

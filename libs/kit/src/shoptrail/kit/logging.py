@@ -3,6 +3,12 @@
 An exception is logged as its types, one safe line (`describe()`: no SQL, bound
 parameters, payloads or email addresses) and the `file:line in function` of
 each frame, never as a traceback: exception messages quote the data that failed.
+
+Every line names its process (`service`: ingest, fulfilment-worker, …), the
+OpenTelemetry trace it belongs to (`trace_id`, when a span is active) and the
+event being handled (`event_id`, set by the consumer loop: see
+shoptrail.events.logcontext). uvicorn's own loggers write through the same
+handler (`uvicorn_logging()`), never through uvicorn's plain-text config.
 """
 
 from __future__ import annotations
@@ -15,28 +21,56 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 from shoptrail.events.failures import describe
+from shoptrail.events.logcontext import current_event_id
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is logged as a field.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` is its message again with terminal colour codes.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _MAX_CAUSES = 8
 _MAX_FRAMES = 40  # the innermost ones; a RecursionError has a thousand
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and the `extra` fields."""
+    """One JSON object per line: time, level, service, logger, message, the trace and event
+    being handled, and the `extra` fields."""
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
         }
+        if self.service:
+            entry["service"] = self.service
+        entry["logger"] = record.name
+        entry["message"] = record.getMessage()
+        entry.update(_context_fields())
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[1] is not None:
             entry["exception"] = exception_fields(record.exc_info[1])
         return json.dumps(entry, default=_json_value, ensure_ascii=False)
+
+
+def _context_fields() -> dict[str, str]:
+    """`trace_id` of the active span and `event_id` of the event being handled, when there are."""
+    fields: dict[str, str] = {}
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        fields["trace_id"] = trace.format_trace_id(span.trace_id)
+    if (event_id := current_event_id()) is not None:
+        fields["event_id"] = event_id
+    return fields
 
 
 def exception_fields(error: BaseException) -> dict[str, Any]:
@@ -166,13 +200,37 @@ class QueryRedaction(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route the root logger to stderr as JSON lines, libraries' repeats collapsed,
-    query values left out of access lines."""
+def process_name(service: str, command: str) -> str:
+    """The `service` field of a command's lines: `activity` serving, `activity-replay` else."""
+    return service if command == "serve" else f"{service}-{command}"
+
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def configure_logging(level: str = "INFO", *, service: str | None = None) -> None:
+    """Route the root logger to stderr as JSON lines naming `service`, libraries' repeats
+    collapsed, query values left out of access lines; uvicorn's loggers included."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter(service))
     handler.addFilter(QueryRedaction())
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    uvicorn_logging()
+
+
+def uvicorn_logging() -> None:
+    """uvicorn's loggers write through the root handler (JSON), not handlers of their own.
+
+    `uvicorn.run(log_config=LOGGING_CONFIG)`, its default, gives `uvicorn.error`
+    and `uvicorn.access` plain-text handlers and stops them propagating: their
+    lines then sit among the JSON ones unparsed. Serve with `log_config=None`
+    (`shoptrail.kit.serving`) and call this after any other logging set-up.
+    """
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)

@@ -81,10 +81,23 @@ def secret_problem(value: str, *, signing: bool) -> str | None:
 class ServiceSettings(BaseSettings):
     """Base for each service's `Settings` (which adds its own `env_prefix` and fields)."""
 
-    environment: Literal["dev", "test", "prod"] = "dev"
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    service_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
-    log_level: str = "INFO"
+    environment: Literal["dev", "test", "prod"] = Field(
+        default="dev",
+        description="`prod` refuses dev placeholders and weak secrets (the image's default).",
+    )
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, `host:port[,host:port…]`."
+    )
+    service_token: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
+        description=(
+            "Bearer token of this service's HTTP API; in prod `/metrics`, `/docs` and "
+            "`/openapi.json` ask for it too."
+        ),
+    )
+    log_level: str = Field(
+        default="INFO", description="Least severe level logged (`DEBUG`, `INFO`, `WARNING` …)."
+    )
     rehearse_failures_for: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description=(

@@ -45,6 +45,7 @@ from shoptrail.events.failures import Backoff, TransientError, classify, describ
 from shoptrail.events.health import Health
 from shoptrail.kit.health import Check, health_router, register_health_metrics
 from shoptrail.kit.metrics import instrument_http, serve_metrics
+from shoptrail.kit.serving import uvicorn_config
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -274,9 +275,7 @@ async def serving(app: ASGIApp, *, host: str, port: int) -> AsyncIterator[None]:
         )
         yield
         return
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=3
-    )
+    config = uvicorn_config(app, access_log=False, lifespan="off", timeout_graceful_shutdown=3)
     server = Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"health door :{port}")
     log.info("health door open", extra={"host": host, "port": sock.getsockname()[1]})

@@ -17,15 +17,30 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="ACTIVITY_", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8002
-    database_url: str = "postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail"
-    migrate_on_start: bool = True
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
+    port: int = Field(
+        default=8002, description="Port of the API, the live WebSocket, `/healthz`, `/metrics`."
+    )
+    database_url: str = Field(
+        default="postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail",
+        description="Its own PostgreSQL database (SQLAlchemy URL, asyncpg driver).",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Apply migrations when `serve` starts (compose: false, a job migrates).",
+    )
 
     consume: bool = Field(default=True, description="Run the log consumer in this process.")
-    topic_pattern: str = EVENT_TOPIC_PATTERN
-    group_id: str = "shoptrail-activity"
-    batch_max_records: int = Field(default=20_000, ge=1)
+    topic_pattern: str = Field(
+        default=EVENT_TOPIC_PATTERN,
+        description="Topics consumed (and replayed): every producer's, never a `.dlq`.",
+    )
+    group_id: str = Field(default="shoptrail-activity", description="Kafka consumer group.")
+    batch_max_records: int = Field(
+        default=20_000,
+        ge=1,
+        description="Records per consumer batch (one offset commit per batch).",
+    )
     write_lanes: int = Field(
         default=2, ge=1, description="Concurrent log writers (connections) per consumer."
     )
@@ -33,7 +48,9 @@ class Settings(ServiceSettings):
         default=8 * 1024 * 1024,
         description="Most bytes fetched per partition at once: lets a backlog fill a batch.",
     )
-    batch_timeout_ms: int = Field(default=100, ge=1)
+    batch_timeout_ms: int = Field(
+        default=100, ge=1, description="Longest wait to fill a consumer batch."
+    )
     session_timeout_ms: int = Field(
         default=10_000,
         ge=6_000,
@@ -55,11 +72,20 @@ class Settings(ServiceSettings):
         description="Young-generation threshold of the cycle collector (0: CPython's default).",
     )
 
-    retention_days: int = Field(default=90, ge=1)
-    prune_hour_utc: int = Field(default=3, ge=0, le=23)
+    retention_days: int = Field(
+        default=90, ge=1, description="Entries older than this are pruned (open problems stay)."
+    )
+    prune_hour_utc: int = Field(
+        default=3, ge=0, le=23, description="Hour (UTC) of the nightly prune."
+    )
 
-    ws_token_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-ws-token-secret")
-    ws_token_ttl_seconds: int = Field(default=300, ge=1)
+    ws_token_secret: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-ws-token-secret"),
+        description="Signs the short-lived tokens browsers open the live WebSocket with.",
+    )
+    ws_token_ttl_seconds: int = Field(
+        default=300, ge=1, description="How long a WebSocket token may be used to connect."
+    )
     ws_allowed_origins: str = Field(
         default="http://127.0.0.1:8000,http://localhost:8000",
         description="Comma-separated browser origins allowed to open the live WebSocket.",
@@ -73,16 +99,24 @@ class Settings(ServiceSettings):
     ws_catch_up_limit: int = Field(
         default=500, description="Missed entries replayed on reconnect; beyond it: reload."
     )
-    ws_max_message_bytes: int = 4096
-    ws_implementation: Literal["websockets", "websockets-sansio"] = "websockets-sansio"
+    ws_max_message_bytes: int = Field(
+        default=4096, description="Largest message a browser may send; larger closes the socket."
+    )
+    ws_implementation: Literal["websockets", "websockets-sansio"] = Field(
+        default="websockets-sansio", description="uvicorn's WebSocket implementation."
+    )
     ws_compression: bool = Field(
         default=False, description="permessage-deflate: fewer bytes, more memory and CPU."
     )
     ws_max_sockets_per_session: int = Field(
         default=10, ge=1, description="Live sockets one admin session may hold on a replica."
     )
-    ws_messages_per_second: float = 2.0
-    ws_burst: int = 10
+    ws_messages_per_second: float = Field(
+        default=2.0, description="Messages per second a browser may send (token bucket rate)."
+    )
+    ws_burst: int = Field(
+        default=10, description="Messages a browser may send at once (token bucket size)."
+    )
 
     @property
     def allowed_origins(self) -> frozenset[str]:

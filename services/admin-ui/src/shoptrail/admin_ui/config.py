@@ -58,13 +58,21 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="ADMIN_UI_", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
+    port: int = Field(default=8000, description="Port of the admin, `/healthz`, `/metrics`.")
 
-    admins: Annotated[tuple[AdminAccount, ...], NoDecode, Field(min_length=1)] = (
-        AdminAccount(username="admin", password_hash=SecretStr(DEV_PASSWORD_HASH)),
+    admins: Annotated[tuple[AdminAccount, ...], NoDecode, Field(min_length=1)] = Field(
+        default=(AdminAccount(username="admin", password_hash=SecretStr(DEV_PASSWORD_HASH)),),
+        description=(
+            "Who may sign in: comma-separated `name:<argon2 hash>` from "
+            "`shoptrail-admin-ui hash-password NAME`. Default: the dev account `admin` / "
+            "`dev-only-password`, refused in prod."
+        ),
     )
-    session_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-session-secret")
+    session_secret: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-session-secret"),
+        description="Signs the session cookie.",
+    )
     session_max_age_s: int = Field(default=8 * 3600, gt=0, description="Idle time before logout.")
     session_lifetime_s: int = Field(
         default=24 * 3600, gt=0, description="Absolute lifetime of a session, however busy."
@@ -83,17 +91,34 @@ class Settings(ServiceSettings):
         default=900.0, gt=0, description="Longest wait imposed on one client address."
     )
 
-    activity_url: str = "http://127.0.0.1:8002"
-    activity_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
+    activity_url: str = Field(
+        default="http://127.0.0.1:8002", description="The activity service's API."
+    )
+    activity_token: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
+        description="activity's `ACTIVITY_SERVICE_TOKEN`.",
+    )
     activity_ws_origin: str | None = Field(
         default=None,
         description="Where browsers reach the activity WebSocket (default: from activity_url).",
     )
-    fulfilment_url: str = "http://127.0.0.1:8003"
-    fulfilment_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
-    notifier_url: str = "http://127.0.0.1:8004"
-    notifier_token: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-service-token")
-    upstream_timeout_s: float = Field(default=5.0, gt=0)
+    fulfilment_url: str = Field(
+        default="http://127.0.0.1:8003", description="The fulfilment service's API (retries)."
+    )
+    fulfilment_token: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
+        description="fulfilment's `FULFILMENT_SERVICE_TOKEN`.",
+    )
+    notifier_url: str = Field(
+        default="http://127.0.0.1:8004", description="The notifier service's API (settings)."
+    )
+    notifier_token: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
+        description="notifier's `NOTIFIER_SERVICE_TOKEN`.",
+    )
+    upstream_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait for activity, fulfilment or notifier."
+    )
     trace_url: str | None = Field(
         default=None,
         description="Link each timeline entry to the operator's trace viewer: an http(s) URL "

@@ -15,24 +15,47 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="FULFILMENT_", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8003
-    database_url: str = "postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail"
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
+    port: int = Field(
+        default=8003, description="Port of `serve`: actions API, `/healthz`, `/metrics`."
+    )
+    database_url: str = Field(
+        default="postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail",
+        description="Its own PostgreSQL database: tables, outbox and the job queue.",
+    )
 
-    ingest_topic: str = topics.INGEST
-    fulfilment_topic: str = topics.FULFILMENT
-    consumer_group: str = "fulfilment"
+    ingest_topic: str = Field(default=topics.INGEST, description="Topic of paid orders.")
+    fulfilment_topic: str = Field(
+        default=topics.FULFILMENT, description="Its own topic (the outbox relays to it)."
+    )
+    consumer_group: str = Field(default="fulfilment", description="Kafka consumer group.")
 
-    printify_base_url: str = "https://api.printify.com"
-    printify_shop_id: str = "0"
-    printify_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-printify-token")
-    printful_base_url: str = "https://api.printful.com"
-    printful_token: SecretStr = SecretStr(f"{PLACEHOLDER_MARK}-printful-token")
-    provider_timeout_s: float = Field(default=30.0, gt=0)
+    printify_base_url: str = Field(
+        default="https://api.printify.com", description="Printify's API (`make dev`: the fake)."
+    )
+    printify_shop_id: str = Field(default="0", description="The shop's id at Printify.")
+    printify_token: SecretStr = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-printify-token"),
+        description="Printify API token.",
+    )
+    printful_base_url: str = Field(
+        default="https://api.printful.com", description="Printful's API (`make dev`: the fake)."
+    )
+    printful_token: SecretStr = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-printful-token"),
+        description="Printful API token.",
+    )
+    provider_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for one provider API call."
+    )
 
-    max_submission_attempts: int = Field(default=3, ge=1)
+    max_submission_attempts: int = Field(
+        default=3, ge=1, description="Submissions tried before `job.exhausted` (needs attention)."
+    )
     retry_backoff_s: float = Field(default=30.0, ge=0, description="First retry delay; doubles.")
-    retry_backoff_max_s: float = Field(default=1800.0, ge=0)
+    retry_backoff_max_s: float = Field(
+        default=1800.0, ge=0, description="Longest delay between submission retries."
+    )
     operator_retry_s: float = Field(
         default=300.0,
         gt=0,
@@ -43,10 +66,18 @@ class Settings(ServiceSettings):
     poll_cron: str = Field(default="*/30 * * * *", description="Status poll of in-flight orders.")
     sync_cron: str = Field(default="0 3 * * *", description="Periodic product sync.")
     stalled_check_cron: str = Field(default="* * * * *", description="Stalled-job recovery.")
-    stalled_after_s: float = Field(default=60.0, gt=0, description="No worker heartbeat for.")
-    worker_heartbeat_s: float = Field(default=10.0, gt=0)
-    worker_concurrency: int = Field(default=4, ge=1)
-    job_poll_interval_s: float = Field(default=5.0, gt=0)
+    stalled_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A worker silent (no heartbeat) this long has died: its jobs are retried.",
+    )
+    worker_heartbeat_s: float = Field(
+        default=10.0, gt=0, description="How often a worker says it is alive."
+    )
+    worker_concurrency: int = Field(default=4, ge=1, description="Jobs one worker runs at once.")
+    job_poll_interval_s: float = Field(
+        default=5.0, gt=0, description="How often a worker looks for jobs it was not woken for."
+    )
     worker_port: int = Field(
         default=8013, ge=0, le=65535, description="The worker's /healthz, /readyz, /metrics."
     )

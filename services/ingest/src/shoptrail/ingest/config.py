@@ -23,20 +23,35 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="INGEST_", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8001
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
+    port: int = Field(default=8001, description="Port of the webhooks, `/healthz`, `/metrics`.")
     topic: str = Field(default=topics.INGEST, description="Where verified facts are published.")
 
-    stripe_webhook_secrets: SecretList = (SecretStr(f"whsec_{PLACEHOLDER_MARK}-stripe"),)
-    stripe_api_key: SecretStr = SecretStr(f"sk_test_{PLACEHOLDER_MARK}")
-    stripe_api_base: str = "https://api.stripe.com"
-    stripe_api_timeout_seconds: float = 10.0
-    stripe_signature_tolerance_seconds: int = 300
+    stripe_webhook_secrets: SecretList = Field(
+        default=(SecretStr(f"whsec_{PLACEHOLDER_MARK}-stripe"),),
+        description="Stripe's `whsec_…` signing secrets, comma-separated; any may match.",
+    )
+    stripe_api_key: SecretStr = Field(
+        default=SecretStr(f"sk_test_{PLACEHOLDER_MARK}"),
+        description="Stripe API key: line items and refunds lookups, `reconcile`.",
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", description="Stripe's API (a stand-in in tests)."
+    )
+    stripe_api_timeout_seconds: float = Field(
+        default=10.0, description="Longest wait for one Stripe API call."
+    )
+    stripe_signature_tolerance_seconds: int = Field(
+        default=300, description="Oldest Stripe signature timestamp accepted."
+    )
     clock_skew_seconds: int = Field(
         default=30, description="How far in the future a signature timestamp may be."
     )
 
-    printify_webhook_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-printify")
+    printify_webhook_secret: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-printify"),
+        description="HMAC key of Printify's `X-Pfy-Signature` (one we choose).",
+    )
     printful_webhook_secret_key: SecretStr = Field(
         default=SecretStr(f"{PLACEHOLDER_MARK}-printful"),
         description="The hex `secret_key` Printful returns when the v2 webhook is set up.",
@@ -49,10 +64,17 @@ class Settings(ServiceSettings):
             "this (longer than either retries a webhook) is refused as a replay (401)."
         ),
     )
-    email_webhook_secrets: SecretList = (SecretStr(f"whsec_{PLACEHOLDER_MARK}-email"),)
-    email_signature_tolerance_seconds: int = 300
+    email_webhook_secrets: SecretList = Field(
+        default=(SecretStr(f"whsec_{PLACEHOLDER_MARK}-email"),),
+        description="The email provider's Standard Webhooks `whsec_…` secrets, comma-separated.",
+    )
+    email_signature_tolerance_seconds: int = Field(
+        default=300, description="Oldest email-provider signature timestamp accepted."
+    )
 
-    max_body_bytes: int = Field(default=512 * 1024, gt=0)
+    max_body_bytes: int = Field(
+        default=512 * 1024, gt=0, description="A larger webhook body is answered 413."
+    )
     publish_timeout_seconds: float = Field(
         default=5.0, gt=0, description="After this long without Kafka's ack, answer 503."
     )

@@ -32,32 +32,51 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8004
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
+    port: int = Field(
+        default=8004,
+        description="Port of `serve`: settings API, unsubscribe pages, `/healthz`, `/metrics`.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8004",
         description="Where customers reach this service (unsubscribe links). HTTPS in prod.",
     )
-    database_url: str = "postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail"
+    database_url: str = Field(
+        default="postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail",
+        description="Its own PostgreSQL database: tables, outbox and the job queue.",
+    )
 
-    consumer_group: str = "notifier"
-    ingest_topic: str = topics.INGEST
-    fulfilment_topic: str = topics.FULFILMENT
-    notifier_topic: str = topics.NOTIFIER
+    consumer_group: str = Field(default="notifier", description="Kafka consumer group.")
+    ingest_topic: str = Field(default=topics.INGEST, description="Topic of orders and carts.")
+    fulfilment_topic: str = Field(
+        default=topics.FULFILMENT, description="Topic of shipments (shipping emails)."
+    )
+    notifier_topic: str = Field(
+        default=topics.NOTIFIER, description="Its own topic (the outbox relays to it)."
+    )
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_security: SmtpSecurity = "none"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_s: float = 30.0
-    smtp_validate_certs: bool = True
+    smtp_host: str = Field(default="127.0.0.1", description="The mail server.")
+    smtp_port: int = Field(default=1025, description="The mail server's port.")
+    smtp_security: SmtpSecurity = Field(
+        default="none", description="How the SMTP connection is protected."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_timeout_s: float = Field(default=30.0, description="Longest wait for the mail server.")
+    smtp_validate_certs: bool = Field(
+        default=True, description="Check the mail server's TLS certificate."
+    )
 
-    email_max_attempts: int = Field(default=8, ge=1)
+    email_max_attempts: int = Field(
+        default=8, ge=1, description="Sends of one email tried before `job.exhausted`."
+    )
     email_retry_wait_s: int = Field(
         default=2, ge=0, description="Exponential back-off base: 2, 4, 8… seconds."
     )
-    email_stuck_after: timedelta = timedelta(minutes=15)
+    email_stuck_after: timedelta = Field(
+        default=timedelta(minutes=15),
+        description="A send that never finished is reported `job.exhausted`, never resent.",
+    )
     held_probe_every: timedelta = Field(
         default=timedelta(minutes=5),
         description="While emails are held for the operator, how often one is tried again.",
@@ -71,9 +90,17 @@ class Settings(ServiceSettings):
         ),
     )
 
-    recovery_delay: timedelta = timedelta(hours=1)
-    cart_retention: timedelta = timedelta(days=30)
-    unsubscribe_secret: SigningSecret = SecretStr(f"{PLACEHOLDER_MARK}-unsubscribe-secret")
+    recovery_delay: timedelta = Field(
+        default=timedelta(hours=1),
+        description="From an abandoned cart to its recovery email (`make dev`: `PT10S`).",
+    )
+    cart_retention: timedelta = Field(
+        default=timedelta(days=30), description="Abandoned carts are forgotten after this."
+    )
+    unsubscribe_secret: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-unsubscribe-secret"),
+        description="Signs the unsubscribe links' tokens (HMAC).",
+    )
 
     worker_port: int = Field(
         default=8014, ge=0, le=65535, description="The worker's /healthz, /readyz, /metrics."
@@ -83,7 +110,9 @@ class Settings(ServiceSettings):
         gt=0,
         description="The worker waits this long for a database connection, then restarts.",
     )
-    worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    worker_heartbeat_s: float = Field(
+        default=10.0, gt=0, description="How often a worker says it is alive."
+    )
     stalled_after_s: float = Field(
         default=60.0, gt=0, description="No worker heartbeat for this long: its jobs are retried."
     )

@@ -8,7 +8,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
@@ -18,8 +17,9 @@ from shoptrail.activity.adapters.topic_reader import TopicReader
 from shoptrail.activity.bootstrap import create_app
 from shoptrail.activity.config import Settings
 from shoptrail.activity.service_layer.replay import ReplayStats, replay
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
 from shoptrail.kit.runtime import tune_gc
+from shoptrail.kit.serving import serve
 from shoptrail.kit.tracing import configure_tracing
 
 REPLAY_HELP = """\
@@ -105,8 +105,8 @@ async def _prune(settings: Settings, retention_days: int) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `shoptrail-activity` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-activity` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-activity",
         description=shoptrail.activity.__doc__,
@@ -126,21 +126,28 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--dry-run", action="store_true", help="read and count, write nothing")
     rp.add_argument("--batch-size", type=int, default=2000, help="messages per write (2000)")
     pr = sub.add_parser("prune", help="delete old entries now (unresolved problems stay)")
-    pr.add_argument("--retention-days", type=int, help="default: ACTIVITY_RETENTION_DAYS (90)")
-    args = parser.parse_args(argv)
+    pr.add_argument(
+        "--retention-days",
+        type=int,
+        help="delete entries older than this many days (default: ACTIVITY_RETENTION_DAYS, 90)",
+    )
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `shoptrail-activity` command."""
+    args = build_parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("activity")
+    configure_logging(settings.log_level, service=process_name("activity", args.command))
+    configure_tracing(process_name("activity", args.command))
     if args.command in ("serve", "replay") and settings.gc_gen0_threshold:
         # Consuming churns through short-lived objects: see shoptrail.kit.runtime.
         tune_gc(settings.gc_gen0_threshold)
     if args.command == "serve":
-        uvicorn.run(
+        serve(
             create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
-            log_config=None,
             # Browsers only ever send pings here: small frames, a short queue, the
             # sans-I/O implementation and no per-connection zlib state (permessage-deflate
             # costs ~50 KB and CPU per connection) keep thousands of sockets cheap.

@@ -6,19 +6,18 @@ import argparse
 import getpass
 import sys
 
-import uvicorn
-
 import shoptrail.admin_ui
 from shoptrail.admin_ui.auth.passwords import hash_password
 from shoptrail.admin_ui.auth.strength import password_problem
 from shoptrail.admin_ui.bootstrap import create_app
 from shoptrail.admin_ui.config import Settings
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
+from shoptrail.kit.serving import serve
 from shoptrail.kit.tracing import configure_tracing
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `shoptrail-admin-ui` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-admin-ui` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-admin-ui",
         description=shoptrail.admin_ui.__doc__,
@@ -33,14 +32,18 @@ def main(argv: list[str] | None = None) -> None:
         help="print an argon2 hash for ADMIN_UI_ADMINS (reads the password from stdin or a prompt)",
     )
     hasher.add_argument("username", nargs="?", help="print `username:<hash>` ready to paste")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `shoptrail-admin-ui` command."""
+    args = build_parser().parse_args(argv)
     if args.command == "hash-password":
         sys.exit(_hash_password(args.username))
     settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("admin-ui")
-    uvicorn.run(
+    configure_logging(settings.log_level, service=process_name("admin-ui", args.command))
+    configure_tracing(process_name("admin-ui", args.command))
+    serve(
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,

@@ -320,4 +320,8 @@ async def serve_fake_provider(
 
 def run(host: str, port: int) -> None:
     """Serve a fresh fake provider until interrupted."""
-    uvicorn.run(build_app(FakeProvider()), host=host, port=port, log_level="info")
+    from shoptrail.kit.logging import configure_logging
+    from shoptrail.kit.serving import serve
+
+    configure_logging("INFO", service="fake-provider")
+    serve(build_app(FakeProvider()), host=host, port=port)

@@ -6,16 +6,16 @@ import argparse
 import asyncio
 import sys
 
-import uvicorn
-
 import shoptrail.fulfilment
 from shoptrail.fulfilment.config import Settings
 from shoptrail.kit.jobs_cli import add_jobs_command, run_jobs_command
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
+from shoptrail.kit.serving import serve
 from shoptrail.kit.tracing import configure_tracing
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-fulfilment` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-fulfilment",
         description=shoptrail.fulfilment.__doc__,
@@ -34,33 +34,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sync = sub.add_parser("sync", help="queue a product sync now")
-    sync.add_argument("provider", choices=["Printify", "Printful"], help="whose products")
+    sync.add_argument(
+        "provider", choices=["Printify", "Printful"], help="the provider whose products to sync"
+    )
     add_jobs_command(sub, service="fulfilment")
     fake = sub.add_parser("fake-provider", help="serve a fake Printify + Printful API")
-    fake.add_argument("--host", default="127.0.0.1")
-    fake.add_argument("--port", type=int, default=8090)
+    fake.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=8090, help="port (default: 8090)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `shoptrail-fulfilment` command."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "fake-provider":
         from shoptrail.fulfilment.devtools.fake_provider import run
 
         run(args.host, args.port)
         return
     settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("fulfilment-worker" if args.command == "worker" else "fulfilment")
+    configure_logging(settings.log_level, service=process_name("fulfilment", args.command))
+    configure_tracing(process_name("fulfilment", args.command))
     if args.command == "serve":
         from shoptrail.fulfilment.bootstrap import create_app
 
-        uvicorn.run(
+        serve(
             create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
-            log_config=None,
         )
     elif args.command == "worker":
         from shoptrail.fulfilment.bootstrap import run_worker

@@ -8,8 +8,6 @@ import socket
 import sys
 from datetime import UTC, datetime, timedelta
 
-import uvicorn
-
 import shoptrail.ingest
 from shoptrail.events.publisher import EventPublisher
 from shoptrail.ingest.adapters.kafka import KafkaEventSink
@@ -18,7 +16,8 @@ from shoptrail.ingest.config import Settings
 from shoptrail.ingest.domain.errors import UpstreamUnavailableError
 from shoptrail.ingest.entrypoints.admission import Door
 from shoptrail.ingest.service_layer.reconcile import ReconcileReport, parse_duration, reconcile
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
+from shoptrail.kit.serving import serve
 from shoptrail.kit.tracing import configure_tracing
 
 RECONCILE_HELP = """\
@@ -34,7 +33,8 @@ and consumers keep one copy. Exit status 0 when everything was published,
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-ingest` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-ingest",
         description=shoptrail.ingest.__doc__,
@@ -89,17 +89,17 @@ BACKLOG = 2048
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `shoptrail-ingest` command."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("ingest")
+    configure_logging(settings.log_level, service=process_name("ingest", args.command))
+    configure_tracing(process_name("ingest", args.command))
     if args.command == "serve":
         # The listening socket is ours, so admission can see who waits at the door.
         listening = socket.create_server(
             (args.host or settings.host, args.port or settings.port), backlog=BACKLOG
         )
         app = create_app(settings, door=Door(listening))
-        uvicorn.Server(uvicorn.Config(app, log_config=None)).run(sockets=[listening])
+        serve(app, sockets=[listening])
         return
     try:
         report = asyncio.run(run_reconcile(settings, args.since, args.dry_run))

@@ -8,11 +8,10 @@ import logging
 import re
 import sys
 
-import uvicorn
-
 import shoptrail.notifier
 from shoptrail.kit.jobs_cli import add_jobs_command, run_jobs_command
-from shoptrail.kit.logging import configure_logging
+from shoptrail.kit.logging import configure_logging, process_name
+from shoptrail.kit.serving import serve
 from shoptrail.kit.tracing import configure_tracing
 from shoptrail.kit.workers import run_until_signalled
 from shoptrail.notifier.adapters.jobs import psycopg_conninfo
@@ -37,20 +36,15 @@ class _RedactUnsubscribeTokens(logging.Filter):
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     logging.getLogger("uvicorn.access").addFilter(_RedactUnsubscribeTokens())
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-    )
+    serve(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
 async def _work(settings: Settings, concurrency: int, port: int | None) -> None:
     await run_worker(settings, concurrency=concurrency, port=port)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `shoptrail-notifier` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-notifier` command line."""
     parser = argparse.ArgumentParser(
         prog="shoptrail-notifier",
         description=shoptrail.notifier.__doc__,
@@ -73,10 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     sub.add_parser("migrate", help="create or upgrade the notifier's tables and the job queue's")
     add_jobs_command(sub, service="the notifier")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `shoptrail-notifier` command."""
+    args = build_parser().parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
-    configure_tracing("notifier-worker" if args.command == "worker" else "notifier")
+    configure_logging(settings.log_level, service=process_name("notifier", args.command))
+    configure_tracing(process_name("notifier", args.command))
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "worker":

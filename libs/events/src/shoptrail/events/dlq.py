@@ -1,13 +1,13 @@
-"""Inspect a dead-letter topic and put a fixed message back where it came from.
+"""`shoptrail-dlq`: inspect a dead-letter topic and put a fixed message back where it came from.
 
 A consumer that cannot read a message copies it to `<topic>.dlq` with the
 original coordinates and the reason in its headers (shoptrail.events.consuming),
 and the activity log shows an "Unreadable event" error. To resolve one:
 
-    python deploy/dlq.py list shoptrail.ingest             # what is there, and why
-    python deploy/dlq.py show shoptrail.ingest 0:12 > msg.json   # one message's body
-    $EDITOR msg.json                                        # fix it
-    python deploy/dlq.py republish shoptrail.ingest 0:12 --value-file msg.json
+    shoptrail-dlq list shoptrail.ingest                  # what is there, and why
+    shoptrail-dlq show shoptrail.ingest 0:12 > msg.json  # one message's body
+    $EDITOR msg.json                                     # fix it
+    shoptrail-dlq republish shoptrail.ingest 0:12 --value-file msg.json
 
 A message too large to copy was dead-lettered as a reference (its coordinates,
 size, reason and first bytes; `list` says "by reference"): `show` and
@@ -215,9 +215,12 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The `shoptrail-dlq` command line."""
     parser = argparse.ArgumentParser(
-        prog="dlq", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="shoptrail-dlq",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--bootstrap",
@@ -228,11 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     listing = sub.add_parser("list", help="every dead letter of a topic, with its reason")
     listing.add_argument("topic", help="the event topic (or its .dlq)")
     show = sub.add_parser("show", help="print one dead letter's body (headers with --headers)")
-    show.add_argument("topic")
+    show.add_argument("topic", help="the event topic (or its .dlq)")
     show.add_argument("address", type=_address, help="<partition>:<offset> on the .dlq topic")
     show.add_argument("--headers", action="store_true", help="also print headers on stderr")
     again = sub.add_parser("republish", help="send a (fixed) dead letter back to its topic")
-    again.add_argument("topic")
+    again.add_argument("topic", help="the event topic (or its .dlq)")
     again.add_argument("address", type=_address, help="<partition>:<offset> on the .dlq topic")
     again.add_argument(
         "--value-file", type=Path, help="the fixed body (default: the dead letter as it is)"
@@ -243,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="give up (exit 2) if Kafka has not answered everything within this many seconds",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `shoptrail-dlq` command."""
+    args = build_parser().parse_args(argv)
     return asyncio.run(_bounded(args))
 
 
@@ -253,7 +261,7 @@ async def _bounded(args: argparse.Namespace) -> int:
             return await run(args)
     except TimeoutError:
         print(
-            f"dlq: Kafka at {args.bootstrap} did not answer within {args.timeout:g} s",
+            f"shoptrail-dlq: Kafka at {args.bootstrap} did not answer within {args.timeout:g} s",
             file=sys.stderr,
         )
         return 2
