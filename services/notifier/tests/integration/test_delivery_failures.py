@@ -63,7 +63,7 @@ async def test_a_temporary_refusal_is_retried_by_the_job_queue_until_accepted(
 async def test_temporary_failures_until_the_last_attempt_give_up_with_a_job_exhausted_error(
     notifier: Notifier, smtp: Any, run_jobs: Jobs, staged_events: Staged
 ) -> None:
-    smtp.handler.refuse[CUSTOMER] = "451 4.3.0 mailbox busy"
+    smtp.handler.refuse[CUSTOMER] = f"451 4.3.0 mailbox busy for <{CUSTOMER}>"
     event = await _order(notifier)
     await run_jobs(notifier)
 
@@ -74,6 +74,7 @@ async def test_temporary_failures_until_the_last_attempt_give_up_with_a_job_exha
     assert exhausted.data.attempts == 3
     assert exhausted.data.order_id == OrderCreated.example().order_id
     assert "451" in exhausted.data.last_error
+    assert CUSTOMER not in exhausted.data.last_error  # the server's words, masked
 
 
 async def test_a_permanent_refusal_is_an_email_bounced_warning_and_suppresses_the_address(

@@ -156,6 +156,14 @@ def _is_known_transient_by_name(error: BaseException) -> bool:
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_emails(text: str) -> str:
+    """`text` with every email address replaced by `<email>`: for words that came from
+    outside (a provider's or a mail server's) and go where customers' data must not."""
+    return _EMAIL.sub("<email>", text)
+
+
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _LIMIT = 300
 
@@ -188,7 +196,7 @@ def describe(error: BaseException) -> str:
         if not type(root).__module__.startswith("shoptrail."):
             message = _QUOTED.sub("…", message)
         text = f"{type(root).__name__}: {message}" if message else type(root).__name__
-    text = _EMAIL.sub("<email>", text.replace("\x00", "\\x00"))
+    text = mask_emails(text.replace("\x00", "\\x00"))
     return text if len(text) <= _LIMIT else text[: _LIMIT - 1] + "…"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
 from procrastinate.jobs import Job
 
+from shoptrail.events.failures import describe
 from shoptrail.events.system import JobExhausted
 from shoptrail.fulfilment.service_layer.ports import UnitOfWork
 from shoptrail.fulfilment.service_layer.submission import (
@@ -55,12 +56,6 @@ class Backoff(BaseRetryStrategy):
         return RetryDecision(retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait))
 
 
-def describe(exc: BaseException) -> str:
-    """An exception in a few plain words, for the shop owner's feed."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
-
-
 def exhaustion_telemetry(
     uow: Callable[[], UnitOfWork],
 ) -> Callable[[Callable[[], Awaitable[Any]], JobContext, Any], Awaitable[Any]]:
@@ -88,7 +83,7 @@ def exhaustion_telemetry(
                             job_name=job.task_name,
                             job_id=str(job.id),
                             attempts=job.attempts + 1,
-                            last_error=describe(exc),
+                            last_error=describe(exc)[:500],  # masked: it goes on the owner's feed
                             order_id=job.task_kwargs.get("order_id"),
                         )
                     )

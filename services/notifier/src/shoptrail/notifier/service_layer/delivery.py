@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from shoptrail.events import EventData
-from shoptrail.events.failures import Backoff, FailureKind, classify, describe
+from shoptrail.events.failures import Backoff, FailureKind, classify, describe, mask_emails
 from shoptrail.events.ingest import EmailBounced
 from shoptrail.events.notifier import (
     AbandonedCartEmailSent,
@@ -239,7 +239,8 @@ async def _record_temporary_failure(
                 job_name=JOB_NAME,
                 job_id=attempt.job_id,
                 attempts=attempt.number,
-                last_error=f"{email.kind.value.replace('_', ' ')}: {error}"[:500],
+                # The mail server's words can quote the address: the feed gets them masked.
+                last_error=f"{email.kind.value.replace('_', ' ')}: {mask_emails(str(error))}"[:500],
                 order_id=email.order_id,
             )
             await uow.emit(notifier_event(exhausted, clock=clock))

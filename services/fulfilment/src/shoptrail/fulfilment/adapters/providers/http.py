@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from opentelemetry.trace import Span, SpanKind, StatusCode
 
+from shoptrail.events.failures import mask_emails
 from shoptrail.events.tracing import current_span, current_traceparent
 from shoptrail.fulfilment.domain import problems
 from shoptrail.fulfilment.domain.model import ProviderName
@@ -102,6 +103,8 @@ async def request(
         said = reason_of(response.json())
     except ValueError:
         said = None
+    if said:
+        said = mask_emails(said)  # the provider's words can quote the customer
     status = response.status_code
     if status == 429:
         wait = _retry_after(response)
