@@ -39,7 +39,7 @@ from shoptrail.events.envelope import Event
 from shoptrail.events.failures import Backoff, describe
 from shoptrail.events.health import Health
 from shoptrail.events.producer import Producer
-from shoptrail.events.tracing import mark_failed, producer_span
+from shoptrail.events.tracing import producer_spans
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             # Each record's span continues the trace of the work that staged it.
-            spans = [producer_span(row.topic, row.headers) for row in rows]
-            try:
+            with producer_spans((row.topic, row.headers) for row in rows):
                 pending = [
                     await self._producer.send(
                         row.topic, row.value, key=row.key, headers=row.headers
@@ -135,13 +134,6 @@ class OutboxRelay:
                     for row in rows
                 ]
                 await asyncio.gather(*pending)
-            except BaseException as error:
-                for span in spans:
-                    mark_failed(span, error)
-                raise
-            finally:
-                for span in spans:
-                    span.end()
             await conn.execute(delete(t).where(t.c.id.in_([row.id for row in rows])))
         self.relayed += len(rows)
         log.debug("relayed outbox batch", extra={"outbox": t.name, "count": len(rows)})

@@ -13,7 +13,7 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from shoptrail.events.codec import encode, kafka_headers, kafka_key
 from shoptrail.events.envelope import Event
 from shoptrail.events.producer import Producer
-from shoptrail.events.tracing import mark_failed, producer_span
+from shoptrail.events.tracing import producer_spans
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> KafkaBroker:
@@ -51,22 +51,10 @@ class EventPublisher:
 
     async def publish_all(self, events: Sequence[Event[Any]]) -> list[RecordMetadata]:
         """Publish many events pipelined, then wait until every one is acknowledged."""
-        spans = []
-        try:
-            pending = []
-            for event in events:
-                headers = kafka_headers(event)
-                spans.append(producer_span(self.topic, headers))
-                pending.append(
-                    await self._producer.send(
-                        self.topic, encode(event), key=kafka_key(event), headers=headers
-                    )
-                )
+        records = [(encode(event), kafka_key(event), kafka_headers(event)) for event in events]
+        with producer_spans((self.topic, headers) for _, _, headers in records):
+            pending = [
+                await self._producer.send(self.topic, value, key=key, headers=headers)
+                for value, key, headers in records
+            ]
             return list(await asyncio.gather(*pending))
-        except BaseException as error:
-            for span in spans:
-                mark_failed(span, error)
-            raise
-        finally:
-            for span in spans:
-                span.end()

@@ -22,7 +22,7 @@ installed every call is a cheap no-op and events carry no `traceparent`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -140,6 +140,22 @@ def start_span_from(
         attributes=attributes,
         start_time=start_time,
     )
+
+
+@contextmanager
+def producer_spans(sends: Iterable[tuple[str, Mapping[str, str] | None]]) -> Iterator[None]:
+    """A producer span per record sent in the block (`(topic, headers)` each), pipelined:
+    all end when the block does, all marked failed if it raised."""
+    spans = [producer_span(topic, headers) for topic, headers in sends]
+    try:
+        yield
+    except BaseException as error:
+        for span in spans:
+            mark_failed(span, error)
+        raise
+    finally:
+        for span in spans:
+            span.end()
 
 
 def producer_span(topic: str, headers: Mapping[str, str] | None) -> Span:
