@@ -39,7 +39,7 @@ from senders import Checkout, Customer, Item, Status
 from sqlalchemy.engine import make_url
 
 from shoptrail.admin_ui.devtools.browser import Tab, open_tab
-from shoptrail.testing.otlp import Receiver, tree
+from shoptrail.testing.otlp import ReceivedSpan, Receiver, tree
 from tests.e2e.launcher import LaunchedShop
 
 pytestmark = [
@@ -433,32 +433,38 @@ async def test_4_one_order_is_one_trace_across_every_service(
     assert trace_id and re.fullmatch(r"[0-9a-f]{32}", trace_id)
     assert set(trace_ids.values()) == {trace_id}, trace_ids
 
+    # (the processes that may do it, the span): an outbox is relayed by whichever of the
+    # service's processes holds its lock, the app's or the worker's.
+    fulfilment, notifier = ("fulfilment", "fulfilment-worker"), ("notifier", "notifier-worker")
     wanted = {
-        ("ingest", "POST /webhooks/stripe"),
-        ("ingest", "shoptrail.ingest publish"),
-        ("fulfilment", "shoptrail.ingest process"),
-        ("fulfilment-worker", "job submit_order"),
-        ("fulfilment-worker", "Printify POST"),
-        ("fulfilment-worker", "shoptrail.fulfilment publish"),
-        ("notifier", "shoptrail.ingest process"),
-        ("notifier-worker", "job notifier.send_email"),
-        ("notifier-worker", "smtp send"),
-        ("activity", "activity log"),
+        (("ingest",), "POST /webhooks/stripe"),
+        (("ingest",), "shoptrail.ingest publish"),
+        (("fulfilment",), "shoptrail.ingest process"),
+        (("fulfilment-worker",), "job submit_order"),
+        (("fulfilment-worker",), "Printify POST"),
+        (fulfilment, "shoptrail.fulfilment publish"),
+        (("notifier",), "shoptrail.ingest process"),
+        (("notifier-worker",), "job notifier.send_email"),
+        (("notifier-worker",), "smtp send"),
+        (notifier, "shoptrail.notifier publish"),
+        (("activity",), "activity log"),
     }
+
+    def missing(spans: list[ReceivedSpan]) -> set[tuple[tuple[str, ...], str]]:
+        """The steps with no successful span yet (a loaded machine may make one retry:
+        that failed attempt is in the trace too, marked, as it should be)."""
+        done = {(s.service, s.name) for s in spans if not s.error}
+        return {(who, name) for who, name in wanted if not any((w, name) in done for w in who)}
+
     deadline = time.monotonic() + 60  # each process exports every 0.5 s; the shop is loaded
     while True:
         spans = otlp.spans(trace_id)
-        seen = {(s.service, s.name) for s in spans if not s.error}
-        if wanted <= seen or time.monotonic() > deadline:
+        if not missing(spans) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     drawn = tree(spans)
     (artifacts / "e2e-trace.txt").write_text(drawn + "\n")
-    assert wanted <= seen, f"missing {sorted(wanted - seen)} in:\n{drawn}"
+    assert not missing(spans), f"missing {sorted(missing(spans))} in:\n{drawn}"
     ids = {s.span_id for s in spans}
     roots = [s for s in spans if s.parent_id not in ids]
     assert [(r.service, r.name) for r in roots] == [("ingest", "POST /webhooks/stripe")], drawn
-    # Every step succeeded at least once (a loaded machine may make one retry: that
-    # failed attempt is in the trace too, marked, as it should be).
-    succeeded = {(s.service, s.name) for s in spans if not s.error}
-    assert wanted <= succeeded, drawn
