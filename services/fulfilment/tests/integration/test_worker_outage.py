@@ -113,11 +113,16 @@ async def test_sigterm_stops_the_worker_process_gracefully(settings: Settings) -
         await door.wait_for(lambda status, _: status == 200, timeout=90)
         services = open_services(settings)
         try:
-            async with services.engine.connect() as conn:
-                registered = await conn.exec_driver_sql(
-                    "SELECT count(*) FROM procrastinate_workers"
-                )
-                assert registered.scalar() == 1
+            # Ready means its pool is open; procrastinate registers the worker a moment later.
+            async with asyncio.timeout(60):
+                while True:
+                    async with services.engine.connect() as conn:
+                        registered = await conn.exec_driver_sql(
+                            "SELECT count(*) FROM procrastinate_workers"
+                        )
+                        if registered.scalar() == 1:
+                            break
+                    await asyncio.sleep(0.1)
 
             process.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(process.communicate(), 30)

@@ -166,9 +166,16 @@ async def test_sigterm_stops_the_worker_process_gracefully(
     )
     try:
         await door.wait_for(lambda status, _: status == 200, timeout=90)
-        async with notifier.engine.connect() as conn:
-            registered = await conn.scalar(text("SELECT count(*) FROM procrastinate_workers"))
-        assert registered == 1
+        # Ready means its pool is open; procrastinate registers the worker a moment later.
+        async with asyncio.timeout(60):
+            while True:
+                async with notifier.engine.connect() as conn:
+                    registered = await conn.scalar(
+                        text("SELECT count(*) FROM procrastinate_workers")
+                    )
+                if registered == 1:
+                    break
+                await asyncio.sleep(0.1)
 
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
