@@ -13,14 +13,30 @@ from shoptrail.admin_ui.service_layer.ports import (
     RefusedError,
     UpstreamError,
 )
+from shoptrail.events.tracing import current_traceparent
 
 
-def service_client(base_url: str, token: SecretStr, timeout: float) -> httpx.AsyncClient:
+def service_client(
+    base_url: str,
+    token: SecretStr,
+    timeout: float,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """A client of one service. Each call carries the owner's request's `traceparent`, so an
+    action taken in the admin ("Retry submission") continues in the same trace there."""
     return httpx.AsyncClient(
         base_url=base_url,
         headers={"Authorization": f"Bearer {token.get_secret_value()}"},
         timeout=timeout,
+        transport=transport,
+        event_hooks={"request": [_continue_trace]},
     )
+
+
+async def _continue_trace(request: httpx.Request) -> None:
+    if traceparent := current_traceparent():
+        request.headers["traceparent"] = traceparent
 
 
 def detail_of(response: httpx.Response) -> str:
