@@ -222,48 +222,6 @@ def story() -> Story:
     return Story(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
 
 
-@pytest.fixture
-async def fulfilment(
-    postgres_url: str, kafka_bootstrap: str, new_topic: NewTopicFactory
-) -> AsyncIterator[str]:
-    """The real fulfilment service (HTTP actions; no worker runs, so queued jobs stay queued)."""
-    from shoptrail.fulfilment.adapters.migrations.run import migrate
-    from shoptrail.fulfilment.bootstrap import create_app
-    from shoptrail.fulfilment.devtools.harness import settings_for_test
-
-    async with fresh_database(postgres_url) as url:
-        settings = settings_for_test(
-            database_url=url,
-            kafka_bootstrap=kafka_bootstrap,
-            ingest=await new_topic("ingest"),
-            fulfilment=await new_topic("fulfilment"),
-            provider_url=NOWHERE,
-            service_token=TOKEN,
-        )
-        await migrate(settings.database_url, settings.psycopg_conninfo)
-        async with serving(create_app(settings)) as served:
-            yield served
-
-
-@pytest.fixture
-async def notifier(postgres_url: str, kafka_bootstrap: str) -> AsyncIterator[str]:
-    """The real notifier's settings API (its consumers are not needed here)."""
-    from shoptrail.notifier.adapters.migrations import migrate
-    from shoptrail.notifier.bootstrap import create_app
-    from shoptrail.notifier.config import Settings as NotifierSettings
-
-    async with fresh_database(postgres_url) as url:
-        await migrate(url)
-        settings = NotifierSettings(
-            environment="test",
-            database_url=url,
-            kafka_bootstrap=kafka_bootstrap,
-            service_token=SecretStr(TOKEN),
-        )
-        async with serving(create_app(settings, run_consumers=False)) as served:
-            yield served
-
-
 # ---- job-running services with jobs in their queues (the Jobs page) --------------
 
 
@@ -325,6 +283,18 @@ async def notifier_jobs(postgres_url: str, kafka_bootstrap: str) -> AsyncIterato
             yield JobService(
                 served, make_url(url).set(drivername="postgresql").render_as_string(False)
             )
+
+
+@pytest.fixture
+def fulfilment(fulfilment_jobs: JobService) -> str:
+    """The real fulfilment service (HTTP actions; no worker runs, so queued jobs stay queued)."""
+    return fulfilment_jobs.url
+
+
+@pytest.fixture
+def notifier(notifier_jobs: JobService) -> str:
+    """The real notifier's settings API (its consumers are not needed here)."""
+    return notifier_jobs.url
 
 
 # ---- the browser ----------------------------------------------------------------

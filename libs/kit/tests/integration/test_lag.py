@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -12,10 +11,9 @@ from prometheus_client import CollectorRegistry
 from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.sampling import sampling
 from shoptrail.testing import NewTopicFactory
+from shoptrail.testing.metrics import until_sampled
 
 pytestmark = pytest.mark.kafka
-
-DEADLINE = 60.0  # generous: a shared, loaded machine; the expected path takes a second or two
 
 
 async def produce(bootstrap: str, topic: str, partition: int, count: int) -> None:
@@ -36,19 +34,6 @@ async def commit(bootstrap: str, group: str, topic: str, partition: int, offset:
         await consumer.commit({tp: offset})
     finally:
         await consumer.stop()
-
-
-async def until_sampled(
-    registry: CollectorRegistry, name: str, labels: dict[str, str], expected: float
-) -> None:
-    """Poll the exposition until `name{labels}` is `expected` (fails at the deadline)."""
-    seen: float | None = None
-    try:
-        async with asyncio.timeout(DEADLINE):
-            while (seen := registry.get_sample_value(name, labels)) != expected:
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"{name}{labels} was {seen}, not {expected}, after {DEADLINE}s")
 
 
 async def test_lag_follows_the_broker_without_any_batch_arriving(

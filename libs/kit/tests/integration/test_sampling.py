@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shoptrail.events.outbox import outbox_table
 from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, sampling
+from shoptrail.testing.metrics import until_sampled
 
 pytestmark = pytest.mark.postgres
 
@@ -24,18 +25,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url)
     yield engine
     await engine.dispose()
-
-
-async def until_sampled(
-    registry: CollectorRegistry, name: str, labels: dict[str, str], expected: float
-) -> None:
-    seen: float | None = None
-    try:
-        async with asyncio.timeout(DEADLINE):
-            while (seen := registry.get_sample_value(name, labels)) != expected:
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"{name}{labels} was {seen}, not {expected}, after {DEADLINE}s")
 
 
 class TestOutbox:

@@ -9,7 +9,6 @@ from types import TracebackType
 from typing import Self
 
 from shoptrail.events import EventData
-from shoptrail.events.failures import mask_emails
 from shoptrail.fulfilment.domain.model import (
     Order,
     OrderStatus,
@@ -38,7 +37,6 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         problem: OperatorProblem | None = None,
     ) -> None:
-        reason = mask_emails(reason)  # a provider's words can quote the customer
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
