@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shoptrail.events import REGISTRY, MalformedEventError, decode, new_event
+from shoptrail.events import REGISTRY, MalformedEventError, decode, kafka_key, new_event
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import NewTopicFactory, TopicReader
@@ -32,9 +32,10 @@ async def test_each_event_type_survives_kafka_identical(
     assert received == {event.id: event for event in sent}
     for record in records:
         event = received[decode(record.value).id]
-        assert record.key == (event.subject.encode() if event.subject else None)
+        assert record.key == kafka_key(event)
         headers = dict(record.headers)
-        assert headers["ce_type"] == event.type.encode()
+        assert headers["shoptrail-event-type"] == event.type.encode()
+        assert not any(name.startswith("ce_") for name in headers)
 
 
 async def test_one_orders_events_stay_in_order_on_one_partition(

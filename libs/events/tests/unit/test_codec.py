@@ -24,8 +24,10 @@ from shoptrail.events import (
     uuid7,
     uuid7_for,
 )
+from shoptrail.events.codec import order_id_of_record
 from shoptrail.events.fulfilment import OrderShipped, SyncFailed
-from shoptrail.events.ingest import OrderCreated
+from shoptrail.events.ingest import EmailBounced, OrderCreated, ProviderStatusReported
+from shoptrail.events.notifier import AbandonedCartRecovered
 
 OCCURRED = datetime(2026, 2, 16, 14, 23, 5, tzinfo=UTC)
 
@@ -61,12 +63,39 @@ def test_the_envelope_is_cloudevents_structured_json() -> None:
     assert uuid.UUID(body["id"]).version == 7
 
 
-def test_order_events_are_keyed_by_order_id_and_others_are_not() -> None:
+def test_every_event_is_keyed_by_the_entity_it_is_about() -> None:
     shipped = new_event(OrderShipped.example(), source="/s")
     sync = new_event(SyncFailed.example(), source="/s")
+    cart = new_event(AbandonedCartRecovered.example(), source="/s")
     assert kafka_key(shipped) == b"ord_01J9Z8K4"
-    assert kafka_key(sync) is None
-    assert kafka_headers(shipped)["ce_type"] == "order.shipped"
+    assert kafka_key(sync) == b"Printify"  # one provider's syncs stay in order
+    assert kafka_key(cart) == b"cart_01J9ZA"  # with the cart's other events, not the order's
+
+
+@pytest.mark.parametrize("cls", ALL_TYPES, ids=_type_id)
+def test_every_type_names_key_fields_it_has(cls: type[EventData]) -> None:
+    assert cls.KEY, f"{cls.TYPE} names no key field"
+    assert set(cls.KEY) <= set(cls.model_fields), f"{cls.TYPE}: {cls.KEY}"
+    assert cls.example().partition_key() is not None
+
+
+def test_a_key_falls_back_to_the_next_field_and_then_to_none() -> None:
+    known = ProviderStatusReported.example()
+    unknown = known.model_copy(update={"order_id": None})
+    assert known.partition_key() == "ord_01J9Z8K4"
+    assert unknown.partition_key() == "PFY-12345"
+    bounce = EmailBounced.example().model_copy(update={"order_id": None})
+    assert kafka_key(new_event(bounce, source="/s")) is None
+
+
+def test_headers_are_structured_mode_with_no_ce_prefix() -> None:
+    """A `ce_` header beside a structured body makes CloudEvents readers assume binary mode."""
+    shipped = new_event(OrderShipped.example(), source="/s")
+    headers = kafka_headers(shipped)
+    assert headers["content-type"].startswith("application/cloudevents+json")
+    assert headers["shoptrail-event-type"] == "order.shipped"
+    assert headers["shoptrail-event-id"] == str(shipped.id)
+    assert not [name for name in headers if name.lower().startswith("ce_")]
 
 
 def test_a_follow_up_event_carries_the_causes_correlation_and_trace() -> None:
@@ -249,3 +278,16 @@ class TestFastPathAgreesWithTheCheckedPath:
         event = new_event(OrderShipped.example(), source="/s")
         pretty = json.dumps(json.loads(encode(event)), indent=2)
         assert decode(pretty) == event
+
+
+def test_an_unreadable_records_order_comes_from_our_header_or_an_old_records_key() -> None:
+    shipped = new_event(OrderShipped.example(), source="/s")
+    ours = list(kafka_headers(shipped).items())
+    ours_as_bytes = [(name, value.encode()) for name, value in ours]
+    assert order_id_of_record(b"ord_01J9Z8K4", ours_as_bytes) == "ord_01J9Z8K4"
+    sync = new_event(SyncFailed.example(), source="/s")
+    sync_headers = [(name, value.encode()) for name, value in kafka_headers(sync).items()]
+    assert order_id_of_record(b"Printify", sync_headers) is None  # a provider, not an order
+    legacy = [("content-type", b"application/cloudevents+json"), ("ce_type", b"order.shipped")]
+    assert order_id_of_record(b"ord_old", legacy) == "ord_old"
+    assert order_id_of_record(b"x" * 201, None) is None

@@ -49,13 +49,29 @@ class EventData(BaseModel):
     LEVEL: ClassVar[Level]
     CATEGORY: ClassVar[Category]
     VERSION: ClassVar[int] = 1
+    KEY: ClassVar[tuple[str, ...]] = ()
+    """The fields whose value is the Kafka key, in order of preference.
+
+    The first of them that has a value keys the record, so every event about
+    one entity (an order, a cart, a provider's syncs) lands on one partition,
+    in the order it was published. Every registered type names at least one
+    (a test checks); a record whose fields are all empty goes without a key.
+    """
 
     def render(self) -> str:
         """The human message shown in the timeline and the feed."""
         raise NotImplementedError
 
     def subject(self) -> str | None:
-        """The order this fact is about, if any: the envelope's `subject` and Kafka key."""
+        """The order this fact is about, if any: the envelope's `subject`."""
+        return None
+
+    def partition_key(self) -> str | None:
+        """The Kafka key: the value of the first of `KEY`'s fields that has one."""
+        for field in self.KEY:
+            value = getattr(self, field)
+            if value is not None:
+                return str(value)
         return None
 
     @classmethod
@@ -66,6 +82,8 @@ class EventData(BaseModel):
 
 class OrderFact(EventData):
     """A fact about one order: keyed and ordered by the order id."""
+
+    KEY: ClassVar[tuple[str, ...]] = ("order_id",)
 
     order_id: Identifier
 

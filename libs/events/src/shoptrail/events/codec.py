@@ -37,21 +37,59 @@ def encode(event: Event[Any]) -> bytes:
         return clean_text(text).encode()
 
 
+TYPE_HEADER = "shoptrail-event-type"
+ID_HEADER = "shoptrail-event-id"
+ORDER_HEADER = "shoptrail-order-id"
+"""The order the event is about (its `subject`), readable even when the value is not."""
+
+
 def kafka_key(event: Event[Any]) -> bytes | None:
-    """Partition key: the order id, so one order's events stay in order."""
-    return event.subject.encode() if event.subject else None
+    """Partition key: the entity the event is about (see `EventData.KEY`).
+
+    One order's, one cart's or one provider's syncs' events share a partition,
+    so every consumer sees them in the order they were published.
+    """
+    key = event.data.partition_key()
+    return key.encode() if key is not None else None
 
 
 def kafka_headers(event: Event[Any]) -> dict[str, str]:
-    """Headers that let tools route or inspect a message without parsing it.
+    """Headers of a structured-mode CloudEvent, as the CloudEvents Kafka binding has them.
 
-    `traceparent` repeats the envelope's, for tracers that read only headers
-    (FastStream's telemetry middleware continues the trace from it).
+    `content-type` marks the value as a whole CloudEvent. No `ce_` header may
+    sit beside it: readers such as the official SDK's `from_kafka` take any
+    `ce_` header to mean binary mode, and then misread the record. The event's
+    type and id are repeated under names of our own, for tools that route or
+    filter without parsing the value (`kcat -f '%h'`). `traceparent` repeats the
+    envelope's, for tracers that read only headers (FastStream's telemetry
+    middleware continues the trace from it).
     """
-    headers = {"content-type": CONTENT_TYPE, "ce_id": str(event.id), "ce_type": event.type}
+    headers = {"content-type": CONTENT_TYPE, TYPE_HEADER: event.type, ID_HEADER: str(event.id)}
+    if event.subject:
+        headers[ORDER_HEADER] = event.subject
     if event.traceparent:
         headers["traceparent"] = event.traceparent
     return headers
+
+
+def order_id_of_record(key: bytes | None, headers: Any) -> str | None:
+    """The order a record was about, without parsing its value (it may be unreadable).
+
+    Our records say it in `ORDER_HEADER`; a record of ours without that header is
+    about no order (a cart, a sync: its key is that entity's id). A record with
+    none of our headers was written before keys named other entities, or by a
+    producer following the old convention, so its key is taken as the order id.
+    """
+    names = {name: value for name, value in headers or ()}
+    if ORDER_HEADER in names:
+        value = names[ORDER_HEADER]
+    elif TYPE_HEADER in names:
+        return None
+    else:
+        value = key
+    if not value or len(value) > 200:
+        return None
+    return clean_text(bytes(value).decode(errors="replace"))
 
 
 _TYPE_MARK = b'"type":"'

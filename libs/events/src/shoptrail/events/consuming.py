@@ -33,7 +33,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shoptrail.events.base import EventData
-from shoptrail.events.codec import decode, encode, kafka_headers, kafka_key
+from shoptrail.events.codec import decode, encode, kafka_headers, kafka_key, order_id_of_record
 from shoptrail.events.envelope import Event, new_event
 from shoptrail.events.failures import Backoff, FailureKind, classify, describe, is_size_error
 from shoptrail.events.health import Health
@@ -147,8 +147,8 @@ def dead_letter_fact(
     event_type: str | None,
     by_reference: bool,
 ) -> EventDeadLettered:
-    """The `event.dead_lettered` fact for a record: on its order's timeline if it had a key."""
-    key = record.key.decode(errors="replace") if record.key else None
+    """The `event.dead_lettered` fact for a record: on its order's timeline if it was about one."""
+    order_id = order_id_of_record(record.key, record.headers)
     return EventDeadLettered(
         topic=record.topic,
         partition=record.partition,
@@ -156,7 +156,7 @@ def dead_letter_fact(
         error=error,
         dead_letter_topic=dead_letter_topic(record.topic),
         consumer=consumer,
-        order_id=clean_text(key)[:200] if key else None,
+        order_id=order_id,
         event_type=event_type,
         by_reference=by_reference,
     )

@@ -170,6 +170,7 @@ class SyncStarted(EventData):
     TYPE: ClassVar[str] = "sync.started"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.SYNCS
+    KEY: ClassVar[tuple[str, ...]] = ("provider",)
 
     sync_id: Identifier
     provider: Provider
@@ -189,6 +190,7 @@ class SyncCompleted(EventData):
     TYPE: ClassVar[str] = "sync.completed"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.SYNCS
+    KEY: ClassVar[tuple[str, ...]] = ("provider",)
 
     sync_id: Identifier
     provider: Provider
@@ -217,6 +219,7 @@ class SyncFailed(EventData):
     TYPE: ClassVar[str] = "sync.failed"
     LEVEL: ClassVar[Level] = Level.ERROR
     CATEGORY: ClassVar[Category] = Category.SYNCS
+    KEY: ClassVar[tuple[str, ...]] = ("provider",)
 
     sync_id: Identifier
     provider: Provider

@@ -82,6 +82,7 @@ class CheckoutExpired(EventData):
     TYPE: ClassVar[str] = "checkout.expired"
     LEVEL: ClassVar[Level] = Level.DEBUG
     CATEGORY: ClassVar[Category] = Category.CARTS
+    KEY: ClassVar[tuple[str, ...]] = ("checkout_session_id",)
 
     checkout_session_id: Identifier
     customer_email: Identifier | None = None
@@ -109,6 +110,7 @@ class ProviderStatusReported(EventData):
     TYPE: ClassVar[str] = "provider.status_reported"
     LEVEL: ClassVar[Level] = Level.DEBUG
     CATEGORY: ClassVar[Category] = Category.FULFILMENT
+    KEY: ClassVar[tuple[str, ...]] = ("order_id", "provider_order_id")
 
     provider: Provider
     provider_order_id: Identifier
@@ -146,6 +148,7 @@ class EmailBounced(EventData):
     TYPE: ClassVar[str] = "email.bounced"
     LEVEL: ClassVar[Level] = Level.WARNING
     CATEGORY: ClassVar[Category] = Category.EMAILS
+    KEY: ClassVar[tuple[str, ...]] = ("order_id",)
 
     recipient: Identifier
     email_kind: EmailKind = "other"

@@ -58,6 +58,7 @@ class AbandonedCartCreated(EventData):
     TYPE: ClassVar[str] = "abandoned_cart.created"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
+    KEY: ClassVar[tuple[str, ...]] = ("cart_id",)
 
     cart_id: Identifier
     customer_email: Identifier
@@ -86,6 +87,7 @@ class AbandonedCartEmailSent(EventData):
     TYPE: ClassVar[str] = "abandoned_cart.email_sent"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
+    KEY: ClassVar[tuple[str, ...]] = ("cart_id",)
 
     cart_id: Identifier
     recipient: Identifier
@@ -105,6 +107,7 @@ class AbandonedCartRecovered(OrderFact):
     TYPE: ClassVar[str] = "abandoned_cart.recovered"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.CARTS
+    KEY: ClassVar[tuple[str, ...]] = ("cart_id",)
 
     cart_id: Identifier
     order_number: Identifier

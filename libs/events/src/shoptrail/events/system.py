@@ -18,6 +18,7 @@ class JobExhausted(EventData):
     TYPE: ClassVar[str] = "job.exhausted"
     LEVEL: ClassVar[Level] = Level.ERROR
     CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("order_id", "job_id")
 
     job_name: str
     job_id: Identifier
@@ -54,6 +55,7 @@ class EventDeadLettered(EventData):
     TYPE: ClassVar[str] = "event.dead_lettered"
     LEVEL: ClassVar[Level] = Level.ERROR
     CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("order_id", "topic")
 
     topic: str
     partition: int = Field(ge=0)
@@ -106,6 +108,7 @@ class OperatorActionNeeded(EventData):
     TYPE: ClassVar[str] = "system.action_needed"
     LEVEL: ClassVar[Level] = Level.ERROR
     CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("problem",)
 
     service: Identifier
     problem: Identifier
@@ -135,6 +138,7 @@ class OperatorActionCleared(EventData):
     TYPE: ClassVar[str] = "system.action_cleared"
     LEVEL: ClassVar[Level] = Level.INFO
     CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("problem",)
 
     service: Identifier
     problem: Identifier

@@ -15,8 +15,8 @@ from opentelemetry.trace import SpanKind
 from shoptrail.activity.domain.entries import LogEntry, dead_letter_entry, entry_from_event
 from shoptrail.activity.service_layer.ports import DeadLetters, LogStore, WriteResult
 from shoptrail.events import MalformedEventError, decode
+from shoptrail.events.codec import order_id_of_record
 from shoptrail.events.failures import Backoff, FailureKind, classify, describe
-from shoptrail.events.hygiene import clean_text
 from shoptrail.events.tracing import is_sampled, start_span_from
 
 log = logging.getLogger(__name__)
@@ -74,19 +74,17 @@ async def _parse(
 
 
 def order_key(record: Any) -> str | None:
-    """The record's key, which is its order id when it is about an order (see `lane_of`)."""
-    if not record.key or len(record.key) > 200:
-        return None
-    return clean_text(record.key.decode(errors="replace"))
+    """The order an unreadable record was about, if it says (see `order_id_of_record`)."""
+    return order_id_of_record(record.key, record.headers)
 
 
 def lane_of(record: Any, lanes: int) -> int:
-    """Which write lane a record takes: by its Kafka key, which is the order id.
+    """Which write lane a record takes: by its Kafka key, the entity it is about.
 
-    One order's events therefore stay in one lane, written in turn, so the read
-    model folds them in order and an order's success finds its earlier error
-    (auto-resolve). Records without a key (syncs, system facts) all share lane 0,
-    which keeps the provider-keyed sync rule within one lane too.
+    One order's (one cart's, one provider's syncs', one problem's) events
+    therefore stay in one lane, written in turn, so the read model folds them
+    in order and a success finds its earlier error (auto-resolve: the rules'
+    keys are the events' Kafka keys). Records without a key share lane 0.
     """
     key = record.key
     return zlib.crc32(key) % lanes if key and lanes > 1 else 0
