@@ -46,10 +46,14 @@ ORDER_HEADER = "shoptrail-order-id"
 def kafka_key(event: Event[Any]) -> bytes | None:
     """Partition key: the entity the event is about (see `EventData.KEY`).
 
+    It is also the envelope's `partitionkey` attribute, as the CloudEvents Kafka
+    binding maps it, so a tool that re-publishes our event with the official
+    SDK keeps it on the same partition as the entity's other events.
+
     One order's, one cart's or one provider's syncs' events share a partition,
     so every consumer sees them in the order they were published.
     """
-    key = event.data.partition_key()
+    key = event.partitionkey or event.data.partition_key()  # older records lack the attribute
     return key.encode() if key is not None else None
 
 

@@ -39,6 +39,13 @@ class Event(BaseModel, Generic[D]):
     datacontenttype: Literal["application/json"] = "application/json"
     schemaversion: int = Field(ge=1, description="Version of `data`'s schema for this type.")
     traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
+    partitionkey: Identifier | None = Field(
+        default=None,
+        description=(
+            "The Kafka record's key (CloudEvents Partitioning extension): the entity "
+            "the event is about, named by the type's key fields."
+        ),
+    )
     correlationid: Identifier | None = None
     data: D
 
@@ -108,6 +115,7 @@ def new_event(
         source=source,
         time=occurred,
         subject=data.subject(),
+        partitionkey=data.partition_key(),
         schemaversion=data.VERSION,
         traceparent=traceparent,
         correlationid=correlationid,
