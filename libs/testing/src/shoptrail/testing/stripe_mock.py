@@ -9,8 +9,9 @@ builds it into the stack's cache (system-deps.sh runs that script).
         ...
 
 It is started on ports the kernel picks (`-http-addr 127.0.0.1:0`, and the
-same for the HTTPS listener it opens anyway, so two suites never race for one) and is ready when it has printed the address it
-listens on and answered one request: no guessed waits.
+same for the HTTPS listener it opens anyway, so two suites never race for
+one) and is ready when it has printed the address it listens on and answered
+one request: no guessed waits.
 """
 
 from __future__ import annotations
