@@ -66,7 +66,7 @@ async def pause(rng: random.Random, low: float = 1.0, high: float = 3.0) -> None
 async def place_order(shop: Shop, order: Checkout) -> dict[str, Any]:
     """The customer pays; returns the provider's order once fulfilment submitted it."""
     async with shop.submissions:
-        await shop.stripe(senders.checkout_completed(order))
+        await shop.stripe(order, senders.checkout_completed(order))
         shop.say(f"order {order.order_number} paid by {_email(order)} ({order.provider})")
         return await shop.provider_order(order.order_id)
 
@@ -104,7 +104,7 @@ async def submission_retried(shop: Shop, rng: random.Random) -> dict[str, Any]:
             kind="error", operation="create_order", times=1, status=503,
             message=f"{order.provider} is temporarily unavailable",
         )  # fmt: skip
-        await shop.stripe(senders.checkout_completed(order))
+        await shop.stripe(order, senders.checkout_completed(order))
         shop.say(f"order {order.order_number} paid; its provider will refuse it once")
         at_provider = await shop.provider_order(order.order_id)
     await pause(rng)
@@ -120,7 +120,7 @@ async def submission_gave_up(shop: Shop, rng: random.Random) -> dict[str, Any]:
             kind="error", operation="create_order", times=3, status=502,
             message="Bad gateway from the print provider",
         )  # fmt: skip
-        await shop.stripe(senders.checkout_completed(order))
+        await shop.stripe(order, senders.checkout_completed(order))
         shop.say(f"order {order.order_number} paid; its provider will refuse every attempt")
         await shop.wait_for_entry(
             "job.exhausted", {"order_id": order.order_id}, timeout=90, category="system"
@@ -152,7 +152,7 @@ async def sync_failed(shop: Shop, rng: random.Random) -> dict[str, Any]:
 async def cart_abandoned(shop: Shop, rng: random.Random) -> dict[str, Any]:
     """A checkout expires unpaid after the customer typed an email: a recovery email follows."""
     cart = checkout(rng, customer(rng))
-    await shop.stripe(senders.checkout_expired(cart))
+    await shop.stripe(cart, senders.checkout_expired(cart))
     shop.say(f"checkout {cart.session_id[-8:]} expired ({_email(cart)})")
     return {"email": _email(cart), "session_id": cart.session_id}
 
@@ -160,7 +160,7 @@ async def cart_abandoned(shop: Shop, rng: random.Random) -> dict[str, Any]:
 async def checkout_left_blank(shop: Shop, rng: random.Random) -> dict[str, Any]:
     """A checkout expires before the customer typed anything: nobody to write to."""
     cart = Checkout(customer=None, items=checkout(rng).items)
-    await shop.stripe(senders.checkout_expired(cart))
+    await shop.stripe(cart, senders.checkout_expired(cart))
     shop.say(f"checkout {cart.session_id[-8:]} expired with no email")
     return {"session_id": cart.session_id}
 
@@ -169,7 +169,7 @@ async def cart_recovered(shop: Shop, rng: random.Random) -> dict[str, Any]:
     """A checkout expires, the recovery email goes out, the customer comes back and pays."""
     buyer = customer(rng)
     cart = checkout(rng, buyer)
-    await shop.stripe(senders.checkout_expired(cart))
+    await shop.stripe(cart, senders.checkout_expired(cart))
     shop.say(f"checkout expired for {buyer.email}; waiting for the recovery email")
     await shop.wait_for_entry(
         "abandoned_cart.email_sent", {"recipient": buyer.email}, timeout=150, category="carts"
@@ -206,7 +206,7 @@ async def partial_refund(shop: Shop, rng: random.Random) -> dict[str, Any]:
         await shop.move_at_provider(order, at_provider, status)
     await pause(rng)
     amount = min(500, order.total)
-    await shop.stripe(senders.charge_refunded(order, amount=amount))
+    await shop.stripe(order, senders.charge_refunded(order, amount=amount))
     shop.say(f"order {order.order_number}: refunded {amount / 100:.2f} of {order.total / 100:.2f}")
     return _facts(order, refunded=amount)
 
@@ -219,5 +219,5 @@ async def cancelled_and_refunded(shop: Shop, rng: random.Random) -> dict[str, An
     await shop.move_at_provider(order, at_provider, "cancelled")
     shop.say(f"order {order.order_number}: cancelled by {order.provider}")
     await pause(rng)
-    await shop.stripe(senders.charge_refunded(order, amount=order.total))
+    await shop.stripe(order, senders.charge_refunded(order, amount=order.total))
     return _facts(order, refunded=order.total)

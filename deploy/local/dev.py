@@ -3,6 +3,7 @@
 In order: Kafka and PostgreSQL through the local launcher (stack.py); one
 database per service and the event topics; every service's migrations; an
 SMTP sink that keeps the emails (mailsink.py); the fake Printify/Printful API;
+the fake Stripe API (line items and checkouts, which Stripe's webhooks leave out);
 every service's processes (`serve`, and `worker` for fulfilment and notifier);
 then the demo traffic generator (demo.py). Every process's output is prefixed
 with its name, on the terminal and in <state>/logs/services.log. Ctrl-C stops
@@ -45,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 
 DEV_SECRETS = {
     "stripe_webhook_secret": "whsec_dev-only-stripe",
+    "stripe_api_key": "sk_test_dev-only",
     "printify_webhook_secret": "dev-only-printify-webhook",
     "printful_webhook_secret_key": "dev-only-printful-webhook",
     "email_webhook_secret": "whsec_dev-only-email-webhook",
@@ -114,6 +116,10 @@ class Ports:
     def fake_provider(self) -> int:
         return self.base + 90
 
+    @property
+    def fake_stripe(self) -> int:
+        return self.base + 91
+
     @staticmethod
     def from_env() -> Ports:
         return Ports(int(os.environ.get("SHOPTRAIL_PORT_BASE", "8000")))
@@ -142,6 +148,10 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "PORT": str(ports.ingest),
             "SERVICE_TOKEN": s["ingest_token"],
             "STRIPE_WEBHOOK_SECRETS": s["stripe_webhook_secret"],
+            # Stripe's webhooks carry no line items: ingest reads them from this fake
+            # Stripe API, which the demo tells about each checkout before its webhook.
+            "STRIPE_API_BASE": url(ports.fake_stripe),
+            "STRIPE_API_KEY": s["stripe_api_key"],
             "PRINTIFY_WEBHOOK_SECRET": s["printify_webhook_secret"],
             "PRINTFUL_WEBHOOK_SECRET_KEY": s["printful_webhook_secret_key"],
             "EMAIL_WEBHOOK_SECRETS": s["email_webhook_secret"],
@@ -267,6 +277,12 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
             "fake-provider",
             ("shoptrail-fulfilment", "fake-provider", "--port", str(ports.fake_provider)),
             health=f"{url(ports.fake_provider)}/_fake/orders",
+            nice=BACKGROUND,
+        ),
+        Process(
+            "fake-stripe",
+            ("shoptrail-ingest", "fake-stripe", "--port", str(ports.fake_stripe)),
+            health=f"{url(ports.fake_stripe)}/healthz",
             nice=BACKGROUND,
         ),
         Process(
@@ -469,7 +485,7 @@ def banner(paths: stack.Paths, ports: Ports, log_path: Path) -> str:
             f"  Emails kept:  {url(ports.mail_web)}   (files in {paths.state / 'mail'})",
             f"  Activity API: {url(ports.activity)}/docs  token: {DEV_SECRETS['activity_token']}",
             f"  Webhooks:     {url(ports.ingest)}/webhooks/…   fake provider: "
-            f"{url(ports.fake_provider)}/docs",
+            f"{url(ports.fake_provider)}/docs   fake Stripe API: {url(ports.fake_stripe)}/docs",
             f"  Kafka: {paths.bootstrap}   PostgreSQL: {paths.database_url}",
             f"  All logs: {log_path}   Ctrl-C stops everything.",
             "=" * 72,
@@ -608,6 +624,7 @@ def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
             "notifier-worker": url(ports.notifier_worker),
             "mail": url(ports.mail_web),
             "fake-provider": url(ports.fake_provider),
+            "fake-stripe": url(ports.fake_stripe),
         },
         "smtp": f"127.0.0.1:{ports.smtp}",
         "kafka": paths.bootstrap,

@@ -3,6 +3,15 @@
 Written from each sender's documented scheme (see services/ingest/README.md),
 not from ingest's code, so the demo is also an independent check that ingest
 accepts what Stripe, Printify, Printful and the email provider really send.
+
+Stripe's webhooks carry what Stripe really puts in them: a Checkout Session
+without `line_items` (Stripe only lists them through its API) and a refunded
+charge without the shop's metadata, so ingest asks Stripe's API for both.
+Whoever sends them first tells that API about the checkout
+(`stripe_checkout`, the body `PUT /_fake/checkouts/{session_id}` of the fake
+Stripe API wants), as the shop's checkout page created it at Stripe.
+`embedded=True` puts both back into the webhook, for suites that measure
+ingest's own door rather than the Stripe API path (tests/faults).
 """
 
 from __future__ import annotations
@@ -99,7 +108,7 @@ def _line_items(checkout: Checkout) -> dict[str, Any]:
     }
 
 
-def _session(checkout: Checkout, status: str) -> dict[str, Any]:
+def _session(checkout: Checkout, status: str, *, embedded: bool) -> dict[str, Any]:
     customer = checkout.customer
     session: dict[str, Any] = {
         "id": checkout.session_id,
@@ -116,8 +125,9 @@ def _session(checkout: Checkout, status: str) -> dict[str, Any]:
             "order_number": checkout.order_number,
             "fulfilment_provider": checkout.provider.lower(),
         },
-        "line_items": _line_items(checkout),
     }
+    if embedded:
+        session["line_items"] = _line_items(checkout)
     if status == "complete" and customer:
         session["payment_status"] = "paid"
         session["payment_intent"] = checkout.payment_intent
@@ -147,15 +157,21 @@ def stripe_event(event_type: str, obj: dict[str, Any], **data: Any) -> dict[str,
     }
 
 
-def checkout_completed(checkout: Checkout) -> dict[str, Any]:
-    return stripe_event("checkout.session.completed", _session(checkout, "complete"))
+def checkout_completed(checkout: Checkout, *, embedded: bool = False) -> dict[str, Any]:
+    return stripe_event(
+        "checkout.session.completed", _session(checkout, "complete", embedded=embedded)
+    )
 
 
-def checkout_expired(checkout: Checkout) -> dict[str, Any]:
-    return stripe_event("checkout.session.expired", _session(checkout, "expired"))
+def checkout_expired(checkout: Checkout, *, embedded: bool = False) -> dict[str, Any]:
+    return stripe_event(
+        "checkout.session.expired", _session(checkout, "expired", embedded=embedded)
+    )
 
 
-def charge_refunded(checkout: Checkout, *, amount: int, refunded_before: int = 0) -> dict[str, Any]:
+def charge_refunded(
+    checkout: Checkout, *, amount: int, refunded_before: int = 0, embedded: bool = False
+) -> dict[str, Any]:
     """A refund of `amount` on the order's charge (cumulative, as Stripe reports it)."""
     after = refunded_before + amount
     charge = {
@@ -166,11 +182,37 @@ def charge_refunded(checkout: Checkout, *, amount: int, refunded_before: int = 0
         "currency": checkout.currency,
         "refunded": after >= checkout.total,
         "payment_intent": checkout.payment_intent,
-        "metadata": {"order_id": checkout.order_id},
+        "metadata": {"order_id": checkout.order_id} if embedded else {},
     }
     return stripe_event(
         "charge.refunded", charge, previous_attributes={"amount_refunded": refunded_before}
     )
+
+
+def stripe_checkout(checkout: Checkout) -> dict[str, Any]:
+    """The checkout as Stripe holds it, for the fake Stripe API (`PUT /_fake/checkouts/{id}`)."""
+    customer = checkout.customer
+    return {
+        "payment_intent": checkout.payment_intent,
+        "currency": checkout.currency,
+        "customer_email": customer.email if customer else None,
+        "customer_name": customer.name if customer else None,
+        "metadata": {
+            "order_id": checkout.order_id,
+            "order_number": checkout.order_number,
+            "fulfilment_provider": checkout.provider.lower(),
+        },
+        "items": [
+            {
+                "product_id": item.product_id,
+                "name": item.name,
+                "unit_amount": item.unit_amount,
+                "quantity": item.quantity,
+                "variant": item.variant,
+            }
+            for item in checkout.items
+        ],
+    }
 
 
 def stripe_signature(body: bytes, secret: str, *, timestamp: int | None = None) -> str:

@@ -5,6 +5,8 @@
 # prometheus, for its promtool (tests check deploy/prometheus/alerts.yml; where
 # systemd runs, the package also starts a Prometheus server on :9090).
 # Installs what is missing when run as root; otherwise says what to install.
+# Last, Stripe's mock API server (stripe-mock.sh: built with Go into the stack's cache,
+# no root needed) for the tests of ingest's Stripe API calls.
 set -euo pipefail
 missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
@@ -14,7 +16,11 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v make >/dev/null || missing+=(make)
 command -v promtool >/dev/null || missing+=(prometheus)
-((${#missing[@]})) || exit 0
+here="$(dirname "$0")"
+if ! ((${#missing[@]})); then
+  bash "$here/stripe-mock.sh" >/dev/null || [ -z "${CI:-}" ]
+  exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing Debian packages: ${missing[*]}" >&2
   echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
@@ -24,3 +30,4 @@ echo "[system-deps] installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q "${missing[@]}"
+bash "$here/stripe-mock.sh" >/dev/null || [ -z "${CI:-}" ]

@@ -46,6 +46,7 @@ LOCAL = REPO / "deploy" / "local"
 READY_PATHS = {
     "mail": "/healthz",
     "fake-provider": "/_fake/orders",
+    "fake-stripe": "/healthz",
     "ingest": "/healthz",
     "activity": "/readyz",
     "fulfilment": "/healthz",
@@ -197,6 +198,7 @@ class LaunchedShop:
             fulfilment=self.urls["fulfilment"],
             notifier=self.urls["notifier"],
             fake_provider=self.urls["fake-provider"],
+            fake_stripe=self.urls["fake-stripe"],
             secrets=dict(dev.DEV_SECRETS),
         )
 

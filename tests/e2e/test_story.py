@@ -182,7 +182,7 @@ async def test_1_a_paid_order_is_followed_to_delivery_on_its_open_page(
     assert order.customer is not None
 
     paid = time.monotonic()
-    await doors.stripe(senders.checkout_completed(order))  # raises unless ingest accepted it
+    await doors.stripe(order, senders.checkout_completed(order))  # raises unless ingest accepted it
     await api.wait_for_order(order.order_id)
     messages = await open_order_page(page, admin, order.order_id)
     for first_steps in (
@@ -245,7 +245,7 @@ async def test_2_a_refused_submission_needs_attention_until_retry_submission_get
         kind="error", operation="create_order", times=1000, status=502, message=refusal
     )
     try:
-        await doors.stripe(senders.checkout_completed(order))
+        await doors.stripe(order, senders.checkout_completed(order))
         await api.wait_for_order(order.order_id)
         messages = await open_order_page(page, admin, order.order_id)
         failed = messages.filter(has_text=starting("Submission to Printful failed"))
@@ -412,7 +412,7 @@ async def test_4_one_order_is_one_trace_across_every_service(
         items=(Item("pfy-tee-sunset", "Sunset Tee", 2500, "M / Navy"),),
         provider="Printify",
     )
-    await doors.stripe(senders.checkout_completed(order))
+    await doors.stripe(order, senders.checkout_completed(order))
     await api.wait_for_order(order.order_id)
     first_steps = ("Order placed", "Order confirmation sent", "Submitted to Printify")
     deadline = time.monotonic() + LIVE / 1000

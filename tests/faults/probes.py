@@ -173,7 +173,7 @@ class Sender:
     async def order(
         self, made: senders.Checkout, *, within: float = 300.0, backing_off: bool = False
     ) -> None:
-        body = senders.encode(senders.checkout_completed(made))
+        body = senders.encode(senders.checkout_completed(made, embedded=True))
         await self.until_taken(
             lambda: self.stripe(body),
             deadline=time.monotonic() + within,
@@ -227,7 +227,7 @@ async def open_loop(
     answers: list[Answer | None] = [None] * len(orders)
 
     async def send(i: int, made: senders.Checkout) -> None:
-        body = senders.encode(senders.checkout_completed(made))
+        body = senders.encode(senders.checkout_completed(made, embedded=True))
         headers = {
             "Stripe-Signature": senders.stripe_signature(body, secret),
             "Content-Type": "application/json",

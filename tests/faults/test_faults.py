@@ -102,10 +102,12 @@ async def test_odd_characters_in_every_string_of_every_webhook_kind_never_stop_t
     figure = Figures("odd characters (U+0000, controls, lone surrogates) in every string")
     orders = [checkout("nul") for _ in range(10)]
     for made in orders:
-        response = await sender.raw_stripe(with_controls(senders.checkout_completed(made)))
+        response = await sender.raw_stripe(
+            with_controls(senders.checkout_completed(made, embedded=True))
+        )
         assert response.status_code == 200, response.text
     surrogate = checkout("surrogate")
-    payload = senders.checkout_completed(surrogate)
+    payload = senders.checkout_completed(surrogate, embedded=True)
     payload["data"]["object"]["customer_details"]["name"] = "Jo \ud800 Buyer"
     assert (await sender.raw_stripe(payload)).status_code == 200
     orders.append(surrogate)

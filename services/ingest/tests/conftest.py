@@ -1,8 +1,10 @@
-"""Ingest test fixtures: a real local Stripe API stand-in, signed payloads, a running app.
+"""Ingest test fixtures: Stripe API servers, signed payloads, a running app.
 
 Signatures are made with the senders' real schemes (Stripe's SDK helper for
 Stripe); the Stripe API is a real HTTP server on 127.0.0.1 that the app's
-Stripe SDK client talks to; Kafka is the real broker from the root conftest.
+Stripe SDK client talks to — the fake Stripe API a test fills (`stripe_api`),
+or Stripe's own mock server (`stripe_mock`); Kafka is the real broker from the
+root conftest.
 """
 
 from __future__ import annotations
@@ -10,14 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -26,7 +25,9 @@ from fastapi import FastAPI
 
 from shoptrail.ingest.bootstrap import create_app
 from shoptrail.ingest.config import Settings
+from shoptrail.ingest.devtools.fake_stripe import FakeStripe, serve_fake_stripe
 from shoptrail.ingest.domain.signatures import sign_standard_webhook
+from shoptrail.testing.stripe_mock import running_stripe_mock, stripe_mock_binary
 
 STRIPE_SECRET = "whsec_test_current"
 STRIPE_OLD_SECRET = "whsec_test_previous"
@@ -36,83 +37,30 @@ EMAIL_SECRET = "whsec_dGVzdC1lbWFpbC1zaWduaW5nLXNlY3JldA=="
 STRIPE_API_KEY = "sk_test_standin"
 
 
-# --- the Stripe API stand-in ------------------------------------------------
-
-
-@dataclass
-class StripeStandIn:
-    """What the stand-in serves, and every request it received."""
-
-    url: str = ""
-    line_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    sessions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[tuple[str, dict[str, list[str]], str]] = field(default_factory=list)
-    fail_with: int | None = None
-
-    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
-        if self.fail_with:
-            return self.fail_with, {"error": {"type": "api_error", "message": "stand-in failure"}}
-        parts = path.strip("/").split("/")
-        if parts[:3] == ["v1", "checkout", "sessions"] and parts[4:] == ["line_items"]:
-            items = self.line_items.get(parts[3])
-            if items is None:
-                return 404, {
-                    "error": {"type": "invalid_request_error", "message": "no such session"}
-                }
-            return 200, _page(path, items)
-        if parts == ["v1", "checkout", "sessions"]:
-            wanted = query.get("payment_intent", [None])[0]
-            return 200, _page(path, [s for s in self.sessions if s["payment_intent"] == wanted])
-        if parts == ["v1", "events"]:
-            since = int(query.get("created[gte]", ["0"])[0])
-            types = (
-                query.get("types[0]", []) + query.get("types[1]", []) + query.get("types[2]", [])
-            )
-            undelivered = query.get("delivery_success") == ["false"]
-            chosen = [
-                e
-                for e in self.events
-                if e["created"] >= since
-                and (not types or e["type"] in types)
-                and (not undelivered or e.get("_delivery_failed", False))
-            ]
-            return 200, _page(path, [{k: v for k, v in e.items() if k[0] != "_"} for e in chosen])
-        return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
-
-
-def _page(url: str, data: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "list", "url": url, "has_more": False, "data": data}
+# --- the Stripe API: a stand-in we fill, and Stripe's own mock server -----------
 
 
 @pytest.fixture
-def stripe_api() -> Iterator[StripeStandIn]:
-    """A local HTTP server answering the Stripe API calls ingest makes."""
-    state = StripeStandIn()
+async def stripe_api() -> AsyncIterator[FakeStripe]:
+    """The fake Stripe API (ingest's devtools, also `make dev`'s) that tests fill directly."""
+    async with serve_fake_stripe(FakeStripe()) as fake:
+        yield fake
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            state.requests.append((parts.path, query, self.headers.get("Authorization", "")))
-            status, body = state.answer(parts.path, query)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+@pytest.fixture(scope="session")
+def stripe_mock() -> Iterator[str]:
+    """Stripe's own mock server (stripe-mock), for the shapes of Stripe's real answers.
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    deploy/local/system-deps.sh installs it; without it the tests are skipped,
+    except in CI, where that is a failure.
+    """
+    binary = stripe_mock_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("stripe-mock is missing in CI: deploy/local/stripe-mock.sh installs it")
+        pytest.skip("stripe-mock is not installed (bash deploy/local/stripe-mock.sh)")
+    with running_stripe_mock(binary) as url:
+        yield url
 
 
 # --- payloads ---------------------------------------------------------------

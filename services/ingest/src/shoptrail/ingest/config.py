@@ -36,7 +36,8 @@ class Settings(ServiceSettings):
         description="Stripe API key: line items and refunds lookups, `reconcile`.",
     )
     stripe_api_base: str = Field(
-        default="https://api.stripe.com", description="Stripe's API (a stand-in in tests)."
+        default="https://api.stripe.com",
+        description="Stripe's API (`make dev`: `shoptrail-ingest fake-stripe`, a fake of it).",
     )
     stripe_api_timeout_seconds: float = Field(
         default=10.0, description="Longest wait for one Stripe API call."

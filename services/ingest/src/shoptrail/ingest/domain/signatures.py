@@ -1,8 +1,9 @@
 """Signature checks for every webhook sender, as functions of (body, headers, secrets, clock).
 
 Stripe's scheme is checked with the Stripe SDK itself; the others are plain
-HMAC-SHA256 schemes documented by their senders. All comparisons are
-constant-time. Each check raises `InvalidSignatureError` with a clear reason.
+HMAC-SHA256 schemes of their senders (each function says where it is
+documented). All comparisons are constant-time. Each check raises
+`InvalidSignatureError` with a clear reason.
 """
 
 from __future__ import annotations
@@ -87,7 +88,18 @@ def verify_stripe(
 
 
 def verify_printify(body: bytes, header: str | None, secret: str) -> None:
-    """Printify: `X-Pfy-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
+    """Printify: `X-Pfy-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
+
+    The key is the `secret` we choose when creating the webhook (`POST
+    /v1/shops/{shop_id}/webhooks.json` with `{"topic", "url", "secret"}`,
+    https://developers.printify.com/#webhooks). Printify's documentation of the
+    header itself could not be read here (searched: "Printify webhook signature
+    X-Pfy-Signature", "developers.printify.com webhooks secret signature header");
+    header name, `sha256=` prefix, hex encoding and raw-body signing are as every
+    public receiver we found implements them (e.g. Rust, Python, TypeScript and C#
+    receivers on GitHub), not yet as Printify's page states. No timestamp is signed:
+    replays are bounded by the event's own `created_at` (`provider_event_max_age_seconds`).
+    """
     if not header:
         raise InvalidSignatureError("missing_signature", "the X-Pfy-Signature header is missing")
     scheme, _, given = header.strip().partition("=")
@@ -111,8 +123,16 @@ def printful_key(secret_key: str) -> bytes:
 def verify_printful(body: bytes, header: str | None, secret_key: str) -> None:
     """Printful webhook v2: `x-pf-webhook-signature` is the hex HMAC-SHA256 of the raw body.
 
-    The key is the webhook configuration's `secret_key`, hex-decoded (Printful
-    API v2 docs, "Webhook v2" → security).
+    As Printful's API v2 documentation says (https://developers.printful.com/docs/v2-beta/,
+    "Webhook v2" → "Event signing", and "Examples" → webhook "Event example"): the
+    signature is HMAC-SHA256 of the event content as received (not reformatted), its
+    hexadecimal representation in `x-pf-webhook-signature`; the key is the
+    configuration's `secret_key`, which Printful returns hex-encoded and which must be
+    decoded first. The other header, `x-pf-webhook-public-key` (base64), only names
+    which configuration sent the event; with one configuration per store it is not
+    checked. Printful signs no timestamp and retries for about 23 hours (after 1, 4,
+    16, 64, 256 and 1024 minutes), so replays are bounded by the event's own
+    `occurred_at` (`provider_event_max_age_seconds`, longer than that).
     """
     if not header:
         raise InvalidSignatureError(

@@ -1,4 +1,4 @@
-"""`shoptrail-ingest`: serve the webhooks, or reconcile missed Stripe events."""
+"""`shoptrail-ingest`: serve the webhooks, reconcile missed Stripe events, or fake Stripe's API."""
 
 from __future__ import annotations
 
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--dry-run", action="store_true", help="list what would be published, publish nothing"
     )
+    fake = sub.add_parser(
+        "fake-stripe", help="serve a fake Stripe API (the calls ingest makes) for demos"
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    fake.add_argument("--port", type=int, default=8091, help="port (default: 8091)")
     return parser
 
 
@@ -90,6 +95,11 @@ BACKLOG = 2048
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `shoptrail-ingest` command."""
     args = build_parser().parse_args(argv)
+    if args.command == "fake-stripe":
+        from shoptrail.ingest.devtools.fake_stripe import run
+
+        run(args.host, args.port)
+        return
     settings = Settings()
     configure_logging(settings.log_level, service=process_name("ingest", args.command))
     configure_tracing(process_name("ingest", args.command))

@@ -1,0 +1,1 @@
+"""Tools for development, demos and tests (never used by the running service)."""
