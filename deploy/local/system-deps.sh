@@ -3,7 +3,8 @@
 # from Maven Central), PostgreSQL, Chromium (admin UI browser tests),
 # docker-compose (parses docker-compose.yml; no Docker engine needed) and
 # prometheus, for its promtool (tests check deploy/prometheus/alerts.yml; where
-# systemd runs, the package also starts a Prometheus server on :9090).
+# systemd runs, the package also starts a Prometheus server on :9090), and Node.js
+# with npm for the official AsyncAPI parser (tools/asyncapi-check).
 # Installs what is missing when run as root; otherwise says what to install.
 set -euo pipefail
 missing=()
@@ -14,6 +15,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v make >/dev/null || missing+=(make)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 ((${#missing[@]})) || exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing Debian packages: ${missing[*]}" >&2
