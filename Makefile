@@ -1,5 +1,5 @@
 # The few verbs a newcomer needs. Everything runs through uv from the one lock file.
-.PHONY: dev test lint format bench schemas docs infra-up infra-down infra-status sync system-deps
+.PHONY: dev test lint format bench schemas docs infra-up infra-down infra-status sync system-deps asyncapi-tools asyncapi-check
 
 # `uv` from PATH, else the module pip installs (a fresh machine may have no uv at all).
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
@@ -30,6 +30,14 @@ lint: sync
 format: sync
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+## The official AsyncAPI parser (npm, locked; install scripts off), for the parser test
+asyncapi-tools:
+	npm ci --prefix tools/asyncapi-check --ignore-scripts --no-audit --no-fund
+
+## make asyncapi-check: parse libs/events/asyncapi.json as third-party AsyncAPI tools do
+asyncapi-check: asyncapi-tools
+	node tools/asyncapi-check/check.mjs libs/events/asyncapi.json
 
 bench: sync
 	$(UV) run python bench/run.py

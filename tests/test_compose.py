@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings
 
 from shoptrail.activity.config import Settings as ActivitySettings
 from shoptrail.admin_ui.config import Settings as AdminUiSettings
+from shoptrail.events import topics
 from shoptrail.fulfilment.config import Settings as FulfilmentSettings
 from shoptrail.ingest.config import Settings as IngestSettings
 from shoptrail.notifier.config import Settings as NotifierSettings
@@ -260,3 +261,15 @@ class TestProductionIsTheDefault:
                     key.endswith("_ENVIRONMENT") and value == "dev"
                     for key, value in process["env"].items()
                 ), process["name"]
+
+
+def test_compose_creates_the_topics_with_the_contracts_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The AsyncAPI document's topic bindings come from `topics`; compose must agree."""
+    command = "\n".join(services["kafka-topics"]["command"])
+    assert dict(re.findall(r"--config ([\w.]+)=(\S+)", command)) == topics.TOPIC_CONFIG
+    loop = re.search(r"for topic in ([^;]+);", command)
+    assert loop is not None and loop[1].split() == list(topics.EVENT_TOPICS)
+    assert f'--partitions "${{SHOPTRAIL_PARTITIONS:-{topics.PARTITIONS}}}"' in command
+    assert f"--replication-factor {topics.REPLICATION_FACTOR}" in command

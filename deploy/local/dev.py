@@ -36,6 +36,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from sqlalchemy.engine import make_url
 
+from shoptrail.events import topics
+
 HERE = Path(__file__).resolve().parent
 
 # --- the one table of development settings --------------------------------
@@ -353,25 +355,28 @@ async def create_databases(paths: stack.Paths) -> None:
         await admin.close()
 
 
-EVENT_TOPICS = (
-    "shoptrail.ingest",
-    "shoptrail.fulfilment",
-    "shoptrail.notifier",
-    "shoptrail.activity",
-)
-TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1"}
-"""Kept forever: `shoptrail-activity replay` rebuilds the log from the topics' beginning."""
+EVENT_TOPICS = topics.EVENT_TOPICS
 
 
-async def create_topics(bootstrap: str, partitions: int = 3) -> None:
+async def create_topics(bootstrap: str, partitions: int = topics.PARTITIONS) -> None:
     """The event topics and their dead-letter topics, before any consumer subscribes."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for base in EVENT_TOPICS for t in (base, f"{base}.dlq") if t not in existing]
+        wanted = [
+            t
+            for base in EVENT_TOPICS
+            for t in (base, topics.dead_letter_topic(base))
+            if t not in existing
+        ]
         if wanted:
-            new = [NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in wanted]
+            new = [
+                NewTopic(
+                    t, partitions, topics.REPLICATION_FACTOR, topic_configs=topics.TOPIC_CONFIG
+                )
+                for t in wanted
+            ]
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
             say(f"created topics {', '.join(wanted)}")

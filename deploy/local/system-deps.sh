@@ -3,7 +3,8 @@
 # from Maven Central), PostgreSQL, Chromium (admin UI browser tests),
 # docker-compose (parses docker-compose.yml; no Docker engine needed) and
 # prometheus, for its promtool (tests check deploy/prometheus/alerts.yml; where
-# systemd runs, the package also starts a Prometheus server on :9090).
+# systemd runs, the package also starts a Prometheus server on :9090), and Node.js
+# with npm for the official AsyncAPI parser (tools/asyncapi-check).
 # Installs what is missing when run as root; otherwise says what to install.
 # Last, Stripe's mock API server (stripe-mock.sh: built with Go into the stack's cache,
 # no root needed) for the tests of ingest's Stripe API calls.
@@ -16,6 +17,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v make >/dev/null || missing+=(make)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 here="$(dirname "$0")"
 if ! ((${#missing[@]})); then
   bash "$here/stripe-mock.sh" >/dev/null || [ -z "${CI:-}" ]

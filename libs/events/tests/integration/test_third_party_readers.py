@@ -2,18 +2,22 @@
 
 The official CloudEvents SDK's auto-detecting Kafka reader (`from_kafka`)
 decides the content mode from the headers alone: any `ce_` header means binary
-mode. These tests publish with our own publisher and read with the SDK.
+mode. A generic JSON Schema validator (`jsonschema`) checks each record's value
+against the checked-in schema of its `type`, and against every other type's.
+These tests publish with our own publisher and read with those tools.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
 from cloudevents.core.formats.json import JSONFormat
+from jsonschema import Draft202012Validator, FormatChecker
 
 from shoptrail.events import REGISTRY, EventData, decode, kafka_key, new_event
 from shoptrail.events.notifier import (
@@ -26,6 +30,8 @@ from shoptrail.events.publisher import EventPublisher
 from shoptrail.testing import NewTopicFactory, TopicReader
 
 pytestmark = pytest.mark.kafka
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 async def test_the_cloudevents_sdk_reads_every_event_type_as_structured_mode(
@@ -99,3 +105,40 @@ async def test_one_carts_events_stay_in_one_partition_in_order(
             "abandoned_cart.email_sent",
             "abandoned_cart.recovered",
         ], cart_id
+
+
+async def test_a_generic_validator_accepts_every_record_by_its_own_types_schema_only(
+    kafka_bootstrap: str, new_topic: NewTopicFactory, read_topic: TopicReader
+) -> None:
+    """Real records, through our publisher and Kafka, judged by the checked-in files alone."""
+    schemas = {
+        schema["title"]: Draft202012Validator(schema, format_checker=FormatChecker())
+        for schema in (json.loads(p.read_text()) for p in SCHEMAS.glob("*.json"))
+    }
+    topic = await new_topic()
+    cause = new_event(REGISTRY.get("order.created").example(), source="/services/ingest")
+    sent = [
+        new_event(cls.example(), source=f"/services/{n}", caused_by=cause if n else None)
+        for cls in REGISTRY
+        for n in range(3)
+    ]
+    async with Producer(kafka_bootstrap, client_id="test-publisher") as producer:
+        await EventPublisher(producer, topic).publish_all(sent)
+
+    records = await read_topic(topic, len(sent))
+    validated: Counter[str] = Counter()
+    cross = 0
+    for record in records:
+        value = json.loads(record.value)
+        schemas[value["type"]].validate(value)
+        validated[value["type"]] += 1
+        cross += sum(
+            check.is_valid(value) for type_, check in schemas.items() if type_ != value["type"]
+        )
+    print(
+        f"{sum(validated.values())} records of {len(validated)} types validated against their"
+        f" type's schema; {cross} validated against another type's"
+    )
+    assert sum(validated.values()) == len(sent) == 3 * len(REGISTRY)
+    assert set(validated) == {cls.TYPE for cls in REGISTRY}
+    assert cross == 0

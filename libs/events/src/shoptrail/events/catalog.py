@@ -1,6 +1,14 @@
-"""Who publishes what where: the taxonomy by producing service and topic."""
+"""Who publishes what where, and who reads it: the taxonomy by topic and consumer group.
+
+`PRODUCERS` and `CONSUMERS` are the one place these facts live: the services
+subscribe from `CONSUMERS`, and the AsyncAPI document (schema.py) is generated
+from both.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from shoptrail.events import fulfilment, ingest, notifier, system, topics
 from shoptrail.events.base import EventData
@@ -41,7 +49,9 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         system.OperatorActionNeeded,
         system.OperatorActionCleared,
     ),
-    topics.ACTIVITY: (system.EventDeadLettered,),
+    # Reserved, and empty: activity records the dead letters it makes straight into its
+    # own log (domain/entries.py), so no `event.dead_lettered` of its travels on Kafka.
+    topics.ACTIVITY: (),
 }
 
 SHOP_TAXONOMY: tuple[str, ...] = (
@@ -79,3 +89,55 @@ def topic_for(data: type[EventData] | EventData, *, producer_topic: str | None =
     if len(owners) != 1:
         raise ValueError(f"{cls.TYPE!r} is published on {owners}; say which producer")
     return owners[0]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One service's consumer group: which topics it reads and which types it acts on.
+
+    `reads` maps a topic to the types the service handles there (it still reads,
+    and commits past, every other record of the topic). `pattern`, when set, is
+    a regex the service subscribes by instead of the topic list, so a new
+    producer's topic is read without a code change; `reads` then lists the
+    topics it matches today.
+    """
+
+    service: str
+    group: str
+    reads: Mapping[str, tuple[type[EventData], ...]]
+    pattern: str | None = None
+
+    def types(self) -> frozenset[str]:
+        """The wire types this consumer acts on, on any topic."""
+        return frozenset(cls.TYPE for types in self.reads.values() for cls in types)
+
+
+CONSUMERS: dict[str, Consumer] = {
+    "fulfilment": Consumer(
+        service="fulfilment",
+        group="fulfilment",
+        reads={
+            topics.INGEST: (
+                ingest.OrderCreated,
+                ingest.OrderRefunded,
+                ingest.ProviderStatusReported,
+            )
+        },
+    ),
+    "notifier": Consumer(
+        service="notifier",
+        group="notifier",
+        reads={
+            topics.INGEST: (ingest.OrderCreated, ingest.CheckoutExpired, ingest.EmailBounced),
+            topics.FULFILMENT: (fulfilment.OrderShipped,),
+        },
+    ),
+    "activity": Consumer(
+        service="activity",
+        group="shoptrail-activity",
+        reads={topic: types for topic, types in PRODUCERS.items() if topics.is_event_topic(topic)},
+        pattern=topics.EVENT_TOPIC_PATTERN,
+    ),
+}
+"""Every consumer group of the shop's event topics, by service (the groups are defaults:
+each service's settings may rename its group)."""

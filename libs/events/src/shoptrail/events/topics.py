@@ -20,6 +20,14 @@ producer's topic is picked up without a code change.
 
 DEAD_LETTER_SUFFIX = ".dlq"
 
+PARTITIONS = 3
+"""Partitions of every event and dead-letter topic as `make dev` creates them
+(compose: `SHOPTRAIL_PARTITIONS`, default the same; production: 6–12, deploy/README.md)."""
+REPLICATION_FACTOR = 1
+"""Replicas on the single local broker; production: 3 with `min.insync.replicas=2`."""
+TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+"""Kept forever: `shoptrail-activity replay` rebuilds the log from the topics' beginning."""
+
 
 def dead_letter_topic(topic: str) -> str:
     """Where unreadable messages from `topic` are moved: `shoptrail.ingest.dlq`."""

@@ -49,7 +49,15 @@ def service_token_guard(
 
 
 OPERATIONS_PATHS = frozenset(
-    {"/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/asyncapi.json",
+        "/asyncapi",
+    }
 )
 """What an operator's tools read: open in dev, behind the service token in prod.
 (`/healthz` and `/readyz` stay open: orchestrators probe them without credentials.)"""

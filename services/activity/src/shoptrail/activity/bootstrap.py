@@ -29,6 +29,7 @@ from shoptrail.activity.realtime.sessions import SessionWatch
 from shoptrail.events.health import Health
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
+from shoptrail.kit.asyncapi import serve_asyncapi
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
@@ -117,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(StorableInput)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)

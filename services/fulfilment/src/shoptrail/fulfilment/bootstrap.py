@@ -35,6 +35,7 @@ from shoptrail.fulfilment.entrypoints.api import build_router
 from shoptrail.fulfilment.entrypoints.consumers import register_consumers
 from shoptrail.fulfilment.entrypoints.tasks import build_job_app
 from shoptrail.fulfilment.service_layer.ports import Provider
+from shoptrail.kit.asyncapi import serve_asyncapi
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
@@ -178,6 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(StorableInput)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     app.state.settings = settings
 
     def components() -> list[Health]:

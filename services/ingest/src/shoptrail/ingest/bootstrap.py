@@ -18,6 +18,7 @@ from shoptrail.ingest.config import Settings
 from shoptrail.ingest.entrypoints import operations, webhooks
 from shoptrail.ingest.entrypoints.admission import Admission, AdmissionMiddleware, Door
 from shoptrail.ingest.runtime import Runtime
+from shoptrail.kit.asyncapi import serve_asyncapi
 from shoptrail.kit.auth import guard_operations
 from shoptrail.kit.health import register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, door: Door | None = None) -> FastAPI:
     # Webhook bodies are cleaned, not refused (see domain/cleaning.py).
     app.add_middleware(StorableInput, check_bodies=False)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     # Inside admission: webhooks shed at the door are counted by `ingest_webhooks_shed`.
     instrument_http(app, runtime.metrics.registry)
     register_health_metrics(runtime.metrics.registry, lambda: [producer.health])

@@ -23,6 +23,7 @@ from shoptrail.events.outbox import OutboxRelay
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import create_broker
 from shoptrail.kit import workers
+from shoptrail.kit.asyncapi import serve_asyncapi
 from shoptrail.kit.auth import AUTH_RESPONSES, guard_operations, service_token_guard
 from shoptrail.kit.health import health_router, register_health_metrics
 from shoptrail.kit.inputs import INPUT_RESPONSES, StorableInput
@@ -214,6 +215,7 @@ def create_app(
     )
     app.add_middleware(StorableInput)
     guard_operations(app, environment=settings.environment, token=settings.service_token)
+    serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     app.state.notifier = service
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())

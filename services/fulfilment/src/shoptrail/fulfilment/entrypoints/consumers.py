@@ -9,6 +9,7 @@ from typing import cast
 from faststream.kafka import KafkaBroker
 
 from shoptrail.events import Event, EventData
+from shoptrail.events.catalog import CONSUMERS
 from shoptrail.events.consuming import FailureHandling, subscribe_events
 from shoptrail.events.ingest import OrderCreated, OrderRefunded, ProviderStatusReported
 from shoptrail.fulfilment.config import Settings
@@ -18,7 +19,8 @@ from shoptrail.fulfilment.service_layer.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-CONSUMED = (OrderCreated.TYPE, OrderRefunded.TYPE, ProviderStatusReported.TYPE)
+CONSUMED = CONSUMERS["fulfilment"].types()
+"""What `handle` acts on (the contract's consumer map says so for every reader)."""
 
 
 def status_report(data: ProviderStatusReported) -> StatusReport | None:

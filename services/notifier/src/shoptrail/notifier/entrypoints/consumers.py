@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from faststream.kafka import KafkaBroker
 
 from shoptrail.events import Event, EventData
+from shoptrail.events.catalog import CONSUMERS
 from shoptrail.events.consuming import FailureHandling, subscribe_events
 from shoptrail.events.fulfilment import OrderShipped
 from shoptrail.events.ingest import CheckoutExpired, EmailBounced, OrderCreated
@@ -18,9 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HANDLED_TYPES = frozenset(
-    {OrderCreated.TYPE, OrderShipped.TYPE, CheckoutExpired.TYPE, EmailBounced.TYPE}
-)
+HANDLED_TYPES = CONSUMERS["notifier"].types()
+"""What `on_event` acts on (the contract's consumer map says so for every reader)."""
 
 
 def subscribe(broker: KafkaBroker, notifier: Notifier, *, failures: FailureHandling) -> None:
