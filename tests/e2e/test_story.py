@@ -13,6 +13,9 @@ ports, Kafka, PostgreSQL and state):
    through and every error resolves itself.
 3. Activity is stopped, its database emptied, the log replayed from the
    topics: the feed is the same as before.
+4. One order is one trace across every process.
+5. Every record on the bus reads right with the official CloudEvents SDK and
+   validates against its published schema, and no other.
 
 Screenshots go to `test-artifacts/e2e-*.png`.
 """
@@ -20,6 +23,7 @@ Screenshots go to `test-artifacts/e2e-*.png`.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import signal
@@ -33,7 +37,11 @@ import dev
 import httpx
 import pytest
 import senders
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
+from cloudevents.core.formats.json import JSONFormat
 from demo_doors import Shop
+from jsonschema import Draft202012Validator
 from playwright.async_api import BrowserContext, Locator, Page, expect
 from senders import Checkout, Customer, Item, Status
 from sqlalchemy.engine import make_url
@@ -468,3 +476,79 @@ async def test_4_one_order_is_one_trace_across_every_service(
     ids = {s.span_id for s in spans}
     roots = [s for s in spans if s.parent_id not in ids]
     assert [(r.service, r.name) for r in roots] == [("ingest", "POST /webhooks/stripe")], drawn
+
+
+async def test_5_every_record_the_shop_wrote_reads_right_with_third_party_tools(
+    launched_shop: LaunchedShop,
+) -> None:
+    """Every record the stories left on the bus, read as a tool nobody here wrote reads it:
+    the official CloudEvents SDK's auto-detecting Kafka reader, and a generic JSON Schema
+    validator with the published schemas (which must match its own type's, and no other)."""
+    schemas = {
+        json.loads(path.read_text())["title"]: Draft202012Validator(json.loads(path.read_text()))
+        for path in sorted(SCHEMAS.glob("*.json"))
+    }
+    records = await everything_on(launched_shop.bootstrap, dev.EVENT_TOPICS)
+    seen = {dict(r.headers).get("shoptrail-event-type", b"").decode() for r in records}
+    assert {"order.created", "order.delivered", "job.exhausted"} <= seen, "the stories' records"
+    parsed = validated = cross_matches = 0
+    types: set[str] = set()
+    for record in records:
+        headers = dict(record.headers)
+        theirs = from_kafka(
+            KafkaMessage(headers=headers, key=record.key, value=record.value), JSONFormat()
+        )
+        parsed += 1
+        body = json.loads(record.value)
+        type_ = theirs.get_type()
+        assert headers["shoptrail-event-type"] == type_.encode()
+        errors = [e.message for e in schemas[type_].iter_errors(body)]
+        assert errors == [], f"{type_} at {record.topic}:{record.offset}: {errors[:3]}"
+        validated += 1
+        cross_matches += sum(
+            1 for other, schema in schemas.items() if other != type_ and schema.is_valid(body)
+        )
+        types.add(type_)
+    print(
+        f"third-party readers: {parsed} records parsed by the CloudEvents SDK, "
+        f"{validated} validated against their schema, {cross_matches} cross-type matches, "
+        f"{len(types)} types"
+    )
+    assert parsed == validated == len(records) and cross_matches == 0
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "events" / "schemas"
+
+
+async def everything_on(bootstrap: str, topics: tuple[str, ...]) -> list[ConsumerRecord]:
+    """Every record on the topics, from the start to the end offsets at the time of asking."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        assigned = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        assert {tp.topic for tp in assigned} == set(topics)
+        consumer.assign(assigned)
+        ends = await consumer.end_offsets(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        records: list[ConsumerRecord] = []
+        remaining = {tp for tp in assigned if ends[tp] > 0}
+        deadline = time.monotonic() + 60
+        while remaining:
+            assert time.monotonic() < deadline, f"never reached the end of {remaining}"
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, fetched in batch.items():
+                records.extend(r for r in fetched if r.offset < ends[tp])
+                # Only a partition that returned records: its position may run ahead
+                # of records still buffered for the next getmany.
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
