@@ -331,7 +331,7 @@ def apply_bus_access(p: Paths, java: list[str]) -> None:
     passwords = bus_credentials(p, plan["users"])
     lines = [f"user\t{user}\t{passwords[user]}" for user in plan["users"]]
     lines += [
-        f"acl\t{user}\t{g['resource'].upper()}\t{g['name']}\t{g['operation']}"
+        f"acl\t{user}\t{g['resource'].upper()}\t{g['name']}\t{g['operation']}\t{g['pattern']}"
         for user, grants in plan["users"].items()
         for g in grants
     ]

@@ -11,7 +11,7 @@
 // tab-separated line each:
 //
 //   user  <name>  <password>
-//   acl   <user>  <TOPIC|GROUP>  <resource name>  <READ|WRITE>
+//   acl   <user>  <TOPIC|GROUP>  <resource name>  <READ|WRITE>  <LITERAL|PREFIXED>
 //
 // The result is exactly the plan: SCRAM-SHA-512 credentials set (again) for
 // every user, missing ACLs created, ACLs not in the plan deleted.
@@ -62,7 +62,8 @@ public class BusAccess {
                         f[1], new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), f[2]));
             } else if (f[0].equals("acl")) {
                 wanted.add(new AclBinding(
-                        new ResourcePattern(ResourceType.fromString(f[2]), f[3], PatternType.LITERAL),
+                        new ResourcePattern(
+                                ResourceType.fromString(f[2]), f[3], PatternType.fromString(f[5])),
                         new AccessControlEntry(
                                 "User:" + f[1], "*", AclOperation.fromString(f[4]), AclPermissionType.ALLOW)));
             } else {

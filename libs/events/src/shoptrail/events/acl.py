@@ -11,7 +11,9 @@ service's SASL/SCRAM user:
   KIP-679; no cluster-wide IDEMPOTENT_WRITE is handed out);
 * READ each topic it consumes (`CONSUMERS` below) with its own consumer
   group, and WRITE those topics' dead-letter topics (a consumer moves a
-  record it cannot read to `<topic>.dlq`);
+  record it cannot read to `<topic>.dlq`). activity, the log of everything,
+  subscribes by pattern so that a new producer's topic is read without a
+  code change: it may READ every topic named `shoptrail.*` (a prefixed ACL);
 
 and nothing else: no topic creation, no other group, no other topic. The
 operator's user (`OPERATOR_USER`) is the broker's super user: it formats the
@@ -44,11 +46,13 @@ class Consumption:
 
     group: str
     topics: tuple[str, ...]
+    by_pattern: bool = False
+    """Subscribes to every event topic by pattern: reads `shoptrail.*`, known now or not."""
 
 
 CONSUMERS: dict[str, Consumption] = {
     # activity subscribes by pattern (topics.EVENT_TOPIC_PATTERN): every producer's topic.
-    "activity": Consumption(group="shoptrail-activity", topics=tuple(PRODUCERS)),
+    "activity": Consumption(group="shoptrail-activity", topics=tuple(PRODUCERS), by_pattern=True),
     "fulfilment": Consumption(group="fulfilment", topics=(topics.INGEST,)),
     "notifier": Consumption(group="notifier", topics=(topics.INGEST, topics.FULFILMENT)),
 }
@@ -56,6 +60,7 @@ CONSUMERS: dict[str, Consumption] = {
 
 Resource = Literal["topic", "group"]
 Operation = Literal["READ", "WRITE"]
+Pattern = Literal["LITERAL", "PREFIXED"]
 
 
 @dataclass(frozen=True, order=True)
@@ -65,11 +70,13 @@ class Grant:
     resource: Resource
     name: str
     operation: Operation
+    pattern: Pattern = "LITERAL"
 
     def kafka_acls_args(self) -> str:
         """This grant as `kafka-acls.sh` arguments (after `--allow-principal`)."""
         flag = "--topic" if self.resource == "topic" else "--group"
-        return f"--operation {self.operation.capitalize()} {flag} {self.name}"
+        args = f"--operation {self.operation.capitalize()} {flag} {self.name}"
+        return args + (" --resource-pattern-type prefixed" if self.pattern == "PREFIXED" else "")
 
 
 def producer_of(topic: str) -> str:
@@ -87,15 +94,23 @@ def bus_users() -> dict[str, tuple[Grant, ...]]:
     for service, consumption in CONSUMERS.items():
         mine = grants.setdefault(service, set())
         mine.add(Grant("group", consumption.group, "READ"))
+        if consumption.by_pattern:
+            mine.add(Grant("topic", SERVICE_TOPIC_PREFIX, "READ", "PREFIXED"))
         for topic in consumption.topics:
-            mine.add(Grant("topic", topic, "READ"))
+            if not consumption.by_pattern:
+                mine.add(Grant("topic", topic, "READ"))
             mine.add(Grant("topic", topics.dead_letter_topic(topic), "WRITE"))
     return {user: tuple(sorted(grants[user])) for user in sorted(grants)}
 
 
 def may(user: str, operation: Operation, resource: Resource, name: str) -> bool:
-    """Whether `bus_users()` lets `user` do `operation` on a resource (what tests expect)."""
-    return Grant(resource, name, operation) in bus_users().get(user, ())
+    """Whether `bus_users()` lets `user` do `operation` on a resource, as Kafka would decide."""
+    return any(
+        g.resource == resource
+        and g.operation == operation
+        and (name == g.name if g.pattern == "LITERAL" else name.startswith(g.name))
+        for g in bus_users().get(user, ())
+    )
 
 
 COMPOSE_SCRIPT = "deploy/compose/kafka-acls.sh"

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shoptrail.events.acl import CONSUMERS
 from shoptrail.events.topics import EVENT_TOPIC_PATTERN
 from shoptrail.kit.runtime import DEFAULT_GEN0_THRESHOLD
 from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
@@ -35,7 +36,10 @@ class Settings(ServiceSettings):
         default=EVENT_TOPIC_PATTERN,
         description="Topics consumed (and replayed): every producer's, never a `.dlq`.",
     )
-    group_id: str = Field(default="shoptrail-activity", description="Kafka consumer group.")
+    group_id: str = Field(
+        default=CONSUMERS["activity"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
+    )
     batch_max_records: int = Field(
         default=20_000,
         ge=1,

@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from shoptrail.events import topics
+from shoptrail.events.acl import CONSUMERS
 from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings
 
 
@@ -28,7 +29,10 @@ class Settings(ServiceSettings):
     fulfilment_topic: str = Field(
         default=topics.FULFILMENT, description="Its own topic (the outbox relays to it)."
     )
-    consumer_group: str = Field(default="fulfilment", description="Kafka consumer group.")
+    consumer_group: str = Field(
+        default=CONSUMERS["fulfilment"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
+    )
 
     printify_base_url: str = Field(
         default="https://api.printify.com", description="Printify's API (`make dev`: the fake)."

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shoptrail.events import topics
+from shoptrail.events.acl import CONSUMERS
 from shoptrail.kit.settings import PLACEHOLDER_MARK, ServiceSettings, SigningSecret
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
@@ -46,7 +47,10 @@ class Settings(ServiceSettings):
         description="Its own PostgreSQL database: tables, outbox and the job queue.",
     )
 
-    consumer_group: str = Field(default="notifier", description="Kafka consumer group.")
+    consumer_group: str = Field(
+        default=CONSUMERS["notifier"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
+    )
     ingest_topic: str = Field(default=topics.INGEST, description="Topic of orders and carts.")
     fulfilment_topic: str = Field(
         default=topics.FULFILMENT, description="Topic of shipments (shipping emails)."
