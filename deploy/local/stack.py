@@ -325,11 +325,21 @@ def _write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def apply_bus_access(p: Paths, java: list[str]) -> None:
-    """Set every service's SCRAM user and exactly the plan's ACLs (skipped when unchanged)."""
+def java_command(p: Paths) -> list[str]:
+    """`java` with the broker's jars and logging: for the broker and for BusAccess.java."""
+    log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
+    return ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", f"{p.kafka_lib}/*"]
+
+
+def apply_bus_access(p: Paths, java: list[str], extra_users: dict[str, str] | None = None) -> None:
+    """Set every service's SCRAM user and exactly the plan's ACLs (skipped when unchanged).
+
+    `extra_users` (name: password) get a SCRAM login and no grant at all (tests' strangers).
+    """
     plan = bus_plan()
     passwords = bus_credentials(p, plan["users"])
     lines = [f"user\t{user}\t{passwords[user]}" for user in plan["users"]]
+    lines += [f"user\t{user}\t{password}" for user, password in (extra_users or {}).items()]
     lines += [
         f"acl\t{user}\t{g['resource'].upper()}\t{g['name']}\t{g['operation']}\t{g['pattern']}"
         for user, grants in plan["users"].items()
@@ -403,9 +413,7 @@ def kafka_up(p: Paths) -> None:
     operator_password = bus_credentials(p, [])[OPERATOR] if p.auth else None
     _write_private(config, kafka_properties(p, operator_password))
     (p.kafka_dir / "log4j2.properties").write_text(LOG4J2)
-    classpath = f"{p.kafka_lib}/*"
-    log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
-    java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", classpath]
+    java = java_command(p)
     if not (p.kafka_dir / "data" / "meta.properties").exists():
         cluster_id = new_cluster_id()
         say("formatting KRaft storage")
