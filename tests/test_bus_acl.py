@@ -163,7 +163,8 @@ async def refused_write(kafka: KafkaAccess | str, topic: str) -> BaseException:
         TopicAuthorizationFailedError,
         ClusterAuthorizationFailedError,
     ) as e:
-        return e
+        refusal: BaseException = e
+        return refusal
     finally:
         await producer.stop()
     pytest.fail(f"{topic} accepted a record it should have refused")
