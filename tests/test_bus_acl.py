@@ -17,6 +17,7 @@ refused".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -133,14 +134,11 @@ def refusals_reported(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if not REFUSED:
         return
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     lines = [f"ACL attempts refused: {sum(REFUSED.values())}"]
     lines += [f"  {count:4}  {kind}" for kind, count in sorted(REFUSED.items())]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:
-            print(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(lines), flush=True)
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     (artifacts / "acl.json").write_text(json.dumps(dict(REFUSED), indent=2, sort_keys=True))
