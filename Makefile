@@ -26,6 +26,7 @@ lint: sync
 	$(UV) run mypy
 	$(UV) run python -m shoptrail.events schemas --check
 	$(UV) run python -m shoptrail.kit.settings_docs --check
+	$(UV) run python -m shoptrail.events.acl compose --check
 
 format: sync
 	$(UV) run ruff format .

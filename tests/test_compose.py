@@ -24,6 +24,13 @@ from pydantic_settings import BaseSettings
 from shoptrail.activity.config import Settings as ActivitySettings
 from shoptrail.admin_ui.config import Settings as AdminUiSettings
 from shoptrail.events import topics
+from shoptrail.events.acl import (
+    COMPOSE_SCRIPT,
+    OPERATOR_USER,
+    bus_users,
+    compose_script,
+    password_variable,
+)
 from shoptrail.fulfilment.config import Settings as FulfilmentSettings
 from shoptrail.ingest.config import Settings as IngestSettings
 from shoptrail.notifier.config import Settings as NotifierSettings
@@ -273,3 +280,57 @@ def test_compose_creates_the_topics_with_the_contracts_settings(
     assert loop is not None and loop[1].split() == list(topics.EVENT_TOPICS)
     assert f'--partitions "${{SHOPTRAIL_PARTITIONS:-{topics.PARTITIONS}}}"' in command
     assert f"--replication-factor {topics.REPLICATION_FACTOR}" in command
+
+
+class TestTheGuardedBus:
+    """Compose's Kafka users and ACLs are the code's (shoptrail.events.acl), not a second list."""
+
+    def test_the_init_script_is_generated_from_the_plan(self) -> None:
+        assert (REPO / COMPOSE_SCRIPT).read_text() == compose_script(), (
+            "run: python -m shoptrail.events.acl compose --write"
+        )
+
+    def test_every_grant_of_the_plan_is_in_the_init_script(self) -> None:
+        script = (REPO / COMPOSE_SCRIPT).read_text()
+        for user, grants in bus_users().items():
+            assert f'scram_user {user} "${{{password_variable(user)}:?}}"' in script
+            for grant in grants:
+                assert f"allow {user} {grant.kafka_acls_args()}\n" in script
+
+    def test_the_init_step_runs_the_script_with_every_users_password(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        init = services["kafka-topics"]
+        assert any(COMPOSE_SCRIPT in volume for volume in init["volumes"])
+        assert "kafka-acls.sh" in init["command"][0]
+        assert set(init["environment"]) == {
+            password_variable(user) for user in (OPERATOR_USER, *bus_users())
+        }
+
+    def test_the_broker_refuses_what_no_acl_allows(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        env = services["kafka"]["environment"]
+        assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+        assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+        assert env["KAFKA_SUPER_USERS"] == f"User:{OPERATOR_USER}"
+        assert "PLAINTEXT:" not in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].replace("SASL_", "")
+
+    def test_each_kafka_client_signs_in_as_its_own_service(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        users = bus_users()
+        for name, service in services.items():
+            command = service.get("command") or []
+            program = command[0] if command else ""
+            if not program.startswith("shoptrail-") or command[1] in {"migrate", "fake-provider"}:
+                continue
+            owner = program.removeprefix("shoptrail-")
+            prefix = owner.upper().replace("-", "_") + "_KAFKA_"
+            env = service.get("environment", {})
+            if owner not in users:
+                assert prefix + "USERNAME" not in env, f"{name} has a Kafka user but no grants"
+                continue
+            assert env[prefix + "USERNAME"] == owner, name
+            password = INTERPOLATION.fullmatch(env[prefix + "PASSWORD"])
+            assert password and password["name"] == password_variable(owner), name

@@ -34,9 +34,11 @@ import httpx
 import stack
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from shoptrail.events import topics
+from shoptrail.events import acl, topics
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
 
 HERE = Path(__file__).resolve().parent
 
@@ -145,6 +147,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
     """Every service's settings for `make dev`, by service (see each service's config.py)."""
     s = DEV_SECRETS
     common = {"ENVIRONMENT": "dev", "KAFKA_BOOTSTRAP": paths.bootstrap, "LOG_LEVEL": "INFO"}
+    kafka_users = bus_users(paths)
     table: dict[str, dict[str, str]] = {
         "ingest": {
             "PORT": str(ports.ingest),
@@ -211,9 +214,35 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
     }
     prefixes = {name: name.upper().replace("-", "_") + "_" for name in table}
     return {
-        name: {prefixes[name] + key: value for key, value in {**common, **settings}.items()}
+        name: {
+            prefixes[name] + key: value
+            for key, value in {**common, **kafka_users.get(name, {}), **settings}.items()
+        }
         for name, settings in table.items()
     }
+
+
+def bus_users(paths: stack.Paths) -> dict[str, dict[str, str]]:
+    """On a guarded bus (`stack.py up --auth`), each service's own Kafka user and password.
+
+    The users are those `shoptrail.events.acl` defines (admin-ui never talks
+    to Kafka, so has none); the passwords are the stack's, made on first use.
+    """
+    if not paths.auth:
+        return {}
+    passwords = stack.bus_credentials(paths, acl.bus_users())
+    return {
+        user: {"KAFKA_USERNAME": user, "KAFKA_PASSWORD": passwords[user]}
+        for user in acl.bus_users()
+    }
+
+
+def operator_access(paths: stack.Paths) -> KafkaAccess:
+    """The operator's way onto the local bus: topic creation, `shoptrail-dlq`, test harnesses."""
+    if not paths.auth:
+        return KafkaAccess(paths.bootstrap)
+    password = stack.bus_credentials(paths, [])[stack.OPERATOR]
+    return KafkaAccess(paths.bootstrap, stack.OPERATOR, SecretStr(password), mechanism="PLAIN")
 
 
 # --- the processes ----------------------------------------------------------
@@ -358,9 +387,12 @@ async def create_databases(paths: stack.Paths) -> None:
 EVENT_TOPICS = topics.EVENT_TOPICS
 
 
-async def create_topics(bootstrap: str, partitions: int = topics.PARTITIONS) -> None:
-    """The event topics and their dead-letter topics, before any consumer subscribes."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topics(kafka: KafkaAccess | str, partitions: int = topics.PARTITIONS) -> None:
+    """The event topics and their dead-letter topics, before any consumer subscribes.
+
+    As the operator: on a guarded bus no service may create topics.
+    """
+    admin = AIOKafkaAdminClient(**kafka_client_options(kafka))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -505,7 +537,7 @@ async def run(args: argparse.Namespace) -> int:
     stack.postgres_up(paths)
     stack.kafka_up(paths)
     await create_databases(paths)
-    await create_topics(paths.bootstrap)
+    await create_topics(operator_access(paths))
 
     paths.logs.mkdir(parents=True, exist_ok=True)
     log_path = paths.logs / "services.log"

@@ -14,6 +14,15 @@ before any Python dependency is installed.
 Settings (environment): SHOPTRAIL_LOCAL_DIR (state, default <repo>/.local),
 SHOPTRAIL_KAFKA_PORT (9092), SHOPTRAIL_PG_PORT (5433), SHOPTRAIL_CACHE_DIR
 (jars, default ~/.cache/shoptrail).
+
+A guarded bus: `up --auth` (or SHOPTRAIL_KAFKA_AUTH=scram) starts Kafka with one
+SASL_PLAINTEXT listener, SCRAM-SHA-512 users per service, the operator as super
+user (PLAIN, from the broker's own config) and StandardAuthorizer ACLs that let
+each service write only its own topics (shoptrail.events.acl). The users and
+ACLs come from `python -m shoptrail.events.acl plan`, so this mode needs the
+project's Python environment (`make sync`); the passwords are made once and
+kept in <state>/kafka/bus-users.json; `env` prints them. The choice sticks to
+the state folder: once guarded, `up` stays guarded until `reset`.
 """
 
 from __future__ import annotations
@@ -21,11 +30,13 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import fcntl
 import glob
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -34,12 +45,17 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+BUS_ACCESS = Path(__file__).resolve().parent / "kafka" / "BusAccess.java"
+AUTH_ENV = "SHOPTRAIL_KAFKA_AUTH"
+OPERATOR = "admin"
+"""The guarded broker's super user (see shoptrail.events.acl.OPERATOR_USER)."""
 PG_USER = "shoptrail"
 PG_PASSWORD = "shoptrail"  # noqa: S105 - local development cluster on loopback only
 PG_DATABASE = "shoptrail"
@@ -51,6 +67,16 @@ class Paths:
     cache: Path
     kafka_port: int
     pg_port: int
+    auth_requested: bool = False
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.kafka_dir / "bus-users.json"
+
+    @property
+    def auth(self) -> bool:
+        """A guarded bus: asked for now, or made so earlier (its passwords are kept)."""
+        return self.auth_requested or self.credentials_file.exists()
 
     @property
     def logs(self) -> Path:
@@ -97,6 +123,7 @@ def paths_from_env() -> Paths:
         ).resolve(),
         kafka_port=int(os.environ.get("SHOPTRAIL_KAFKA_PORT", "9092")),
         pg_port=int(os.environ.get("SHOPTRAIL_PG_PORT", "5433")),
+        auth_requested=os.environ.get(AUTH_ENV, "").lower() == "scram",
     )
 
 
@@ -186,18 +213,23 @@ def _remove_leftovers(target: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
-def kafka_properties(p: Paths) -> str:
+def kafka_properties(p: Paths, operator_password: str | None = None) -> str:
     port, controller = p.kafka_port, p.kafka_port + 1
+    if operator_password is None:
+        listeners = f"""\
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+"""
+    else:
+        listeners = guarded_listeners(port, controller, operator_password)
     return f"""\
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:{controller}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs={p.kafka_dir / "data"}
+{listeners}log.dirs={p.kafka_dir / "data"}
 # A single node: internal topics cannot be replicated more than once.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=5
@@ -213,6 +245,122 @@ group.initial.rebalance.delay.ms=0
 log.retention.ms=-1
 log.retention.bytes=-1
 """
+
+
+def guarded_listeners(port: int, controller: int, operator_password: str) -> str:
+    """One SASL listener for everyone, ACLs enforced; no door without a password.
+
+    Services sign in with SCRAM-SHA-512 (users kept in the cluster's metadata,
+    made by BusAccess.java). The operator signs in with PLAIN against the
+    broker's own config, on the bus and on the controller listener, so the
+    broker can start, and talk to its controller, before any SCRAM user
+    exists: no `--add-scram` at format time, and a plain stack's storage can
+    be guarded later without a reset.
+    """
+    plain = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{OPERATOR}" password="{operator_password}" '
+        f'user_{OPERATOR}="{operator_password}";'
+    )
+    return f"""\
+listeners=BUS://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
+advertised.listeners=BUS://127.0.0.1:{port}
+listener.security.protocol.map=BUS:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=BUS
+sasl.mechanism.inter.broker.protocol=PLAIN
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.bus.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.bus.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.bus.plain.sasl.jaas.config={plain}
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config={plain}
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:{OPERATOR}
+allow.everyone.if.no.acl.found=false
+"""  # noqa: E501
+
+
+# --- the guarded bus's users -------------------------------------------------
+
+
+def bus_plan() -> dict[str, Any]:
+    """`python -m shoptrail.events.acl plan`: every service's user and grants, from the code."""
+    candidates = [Path(sys.executable), REPO / ".venv" / "bin" / "python"]
+    failures = []
+    for python in dict.fromkeys(candidates):
+        if not python.exists():
+            continue
+        done = subprocess.run(
+            [str(python), "-m", "shoptrail.events.acl", "plan"],
+            capture_output=True, text=True, check=False, cwd=REPO,
+        )  # fmt: skip
+        if done.returncode == 0:
+            plan: dict[str, Any] = json.loads(done.stdout)
+            return plan
+        failures.append(f"{python}: {done.stderr.strip()[-300:]}")
+    raise SystemExit(
+        "--auth takes the bus's users and ACLs from the code (shoptrail.events.acl), "
+        "so it needs the project's Python environment: run `make sync` first.\n"
+        + "\n".join(failures)
+    )
+
+
+def bus_credentials(p: Paths, users: Iterable[str]) -> dict[str, str]:
+    """Each user's password (the operator's too), made once and kept in the state folder."""
+    known: dict[str, str] = {}
+    if p.credentials_file.exists():
+        known = json.loads(p.credentials_file.read_text())
+    wanted = [OPERATOR, *users]
+    if any(user not in known for user in wanted):
+        known |= {user: secrets.token_urlsafe(24) for user in wanted if user not in known}
+        p.kafka_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(p.credentials_file, json.dumps(known, indent=2))
+    return {user: known[user] for user in wanted}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds passwords)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def java_command(p: Paths) -> list[str]:
+    """`java` with the broker's jars and logging: for the broker and for BusAccess.java."""
+    log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
+    return ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", f"{p.kafka_lib}/*"]
+
+
+def apply_bus_access(p: Paths, java: list[str], extra_users: dict[str, str] | None = None) -> None:
+    """Set every service's SCRAM user and exactly the plan's ACLs (skipped when unchanged).
+
+    `extra_users` (name: password) get a SCRAM login and no grant at all (tests' strangers).
+    """
+    plan = bus_plan()
+    passwords = bus_credentials(p, plan["users"])
+    lines = [f"user\t{user}\t{passwords[user]}" for user in plan["users"]]
+    lines += [f"user\t{user}\t{password}" for user, password in (extra_users or {}).items()]
+    lines += [
+        f"acl\t{user}\t{g['resource'].upper()}\t{g['name']}\t{g['operation']}\t{g['pattern']}"
+        for user, grants in plan["users"].items()
+        for g in grants
+    ]
+    text = "\n".join(lines) + "\n"
+    stamp = p.kafka_dir / "bus-access.applied"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    started = time.monotonic()
+    done = subprocess.run(
+        [*java, str(BUS_ACCESS), p.bootstrap],
+        input=text, capture_output=True, text=True, check=False, timeout=180,
+        env={**os.environ, "BUS_OPERATOR_USER": OPERATOR,
+             "BUS_OPERATOR_PASSWORD": passwords[OPERATOR]},
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"setting the bus's users and ACLs failed:\n{done.stderr[-3000:]}")
+    stamp.write_text(digest)
+    say(f"bus users and ACLs: {done.stdout.strip()} in {time.monotonic() - started:.1f}s")
 
 
 LOG4J2 = """\
@@ -247,7 +395,12 @@ def new_cluster_id() -> str:
 def kafka_up(p: Paths) -> None:
     pid_file = p.kafka_dir / "kafka.pid"
     if pid_alive(pid_file) and port_open(p.kafka_port):
-        say(f"Kafka already running on {p.bootstrap}")
+        guarded = "BUS://" in (p.kafka_dir / "server.properties").read_text()
+        if p.auth and not guarded:
+            raise SystemExit(
+                f"Kafka on {p.bootstrap} runs without auth: `stack.py down kafka`, then `up --auth`"
+            )
+        say(f"Kafka already running on {p.bootstrap}" + (" (guarded)" if guarded else ""))
         return
     if port_open(p.kafka_port):
         raise SystemExit(
@@ -257,11 +410,10 @@ def kafka_up(p: Paths) -> None:
     p.kafka_dir.mkdir(parents=True, exist_ok=True)
     p.logs.mkdir(parents=True, exist_ok=True)
     config = p.kafka_dir / "server.properties"
-    config.write_text(kafka_properties(p))
+    operator_password = bus_credentials(p, [])[OPERATOR] if p.auth else None
+    _write_private(config, kafka_properties(p, operator_password))
     (p.kafka_dir / "log4j2.properties").write_text(LOG4J2)
-    classpath = f"{p.kafka_lib}/*"
-    log4j = f"-Dlog4j2.configurationFile={p.kafka_dir / 'log4j2.properties'}"
-    java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", log4j, "-cp", classpath]
+    java = java_command(p)
     if not (p.kafka_dir / "data" / "meta.properties").exists():
         cluster_id = new_cluster_id()
         say("formatting KRaft storage")
@@ -280,6 +432,8 @@ def kafka_up(p: Paths) -> None:
         )  # fmt: skip
     pid_file.write_text(str(proc.pid))
     wait_for_port(p.kafka_port, "Kafka", log)
+    if p.auth:
+        apply_bus_access(p, java)
 
 
 # --- PostgreSQL ------------------------------------------------------------
@@ -397,10 +551,23 @@ def kafka_down(p: Paths) -> None:
 
 
 def connection_info(p: Paths) -> dict[str, str]:
-    return {
+    info = {
         "SHOPTRAIL_KAFKA_BOOTSTRAP": p.bootstrap,
         "SHOPTRAIL_DATABASE_URL": p.database_url,
     }
+    if p.auth and p.credentials_file.exists():
+        passwords = json.loads(p.credentials_file.read_text())
+        info |= {
+            "SHOPTRAIL_KAFKA_USERNAME": OPERATOR,
+            "SHOPTRAIL_KAFKA_PASSWORD": passwords[OPERATOR],
+            "SHOPTRAIL_KAFKA_SASL_MECHANISM": "PLAIN",
+        }
+        for user, password in passwords.items():
+            if user != OPERATOR:
+                prefix = user.upper().replace("-", "_")
+                info[f"{prefix}_KAFKA_USERNAME"] = user
+                info[f"{prefix}_KAFKA_PASSWORD"] = password
+    return info
 
 
 def status(p: Paths) -> dict[str, object]:
@@ -408,6 +575,7 @@ def status(p: Paths) -> dict[str, object]:
         "kafka": {
             "running": bool(pid_alive(p.kafka_dir / "kafka.pid")) and port_open(p.kafka_port),
             "bootstrap": p.bootstrap,
+            "auth": "scram" if p.auth else "none",
             "log": str(p.logs / "kafka.log"),
         },
         "postgres": {
@@ -432,8 +600,15 @@ def main(argv: list[str] | None = None) -> int:
         "component", nargs="?", choices=["kafka", "postgres"], help="only this one (default: both)"
     )
     parser.add_argument("--json", action="store_true", help="print connection info as JSON")
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help=f"up: a guarded bus (SASL/SCRAM users and ACLs; same as {AUTH_ENV}=scram)",
+    )
     args = parser.parse_args(argv)
     p = paths_from_env()
+    if args.auth:
+        p = dataclasses.replace(p, auth_requested=True)
     wants = {args.component} if args.component else {"kafka", "postgres"}
 
     if args.command == "up":

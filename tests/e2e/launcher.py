@@ -7,6 +7,12 @@ PostgreSQL), the databases and topics, every migration, every process, then
 the demo's one-off preparation — on private ports and a private state folder,
 so it runs beside the shared stack and beside `tests/test_whole_shop.py`.
 
+The bus is guarded (`stack.py up --auth`): every service signs in to Kafka
+with its own user and the ACLs of `shoptrail.events.acl`, so these suites
+prove each service can do its whole job with no more than it is granted.
+The tests' own Kafka clients use `shop.kafka` (the operator) or
+`shop.kafka_as(service)`.
+
 Unlike dev.py it holds each process itself, so a test can stop and restart one
 service (activity, around a replay) without the launcher taking that for a
 crash and stopping everything. Each process's output goes to
@@ -37,7 +43,9 @@ import dev
 import httpx
 import pytest
 import stack
+from pydantic import SecretStr
 
+from shoptrail.events.kafka_access import KafkaAccess
 from shoptrail.testing import free_port_block
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,6 +104,7 @@ class LaunchedShop:
     """The launcher's settings (SHOPTRAIL_LOCAL_DIR, ports); the services' are in `planned`."""
     urls: dict[str, str]
     planned: dict[str, PlannedProcess]
+    paths: stack.Paths
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -106,6 +115,22 @@ class LaunchedShop:
     def bootstrap(self) -> str:
         """The shop's own Kafka."""
         return f"127.0.0.1:{self.env['SHOPTRAIL_KAFKA_PORT']}"
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The shop's Kafka as the operator (super user on a guarded bus): set-up, inspection."""
+        return dev.operator_access(self.paths)
+
+    def kafka_as(self, service: str) -> KafkaAccess:
+        """The shop's Kafka as `service`'s own user, with only its grants (when guarded)."""
+        env = self.planned[service].env
+        prefix = service.upper().replace("-", "_") + "_KAFKA_"
+        password = env.get(prefix + "PASSWORD")
+        return KafkaAccess(
+            self.bootstrap,
+            username=env.get(prefix + "USERNAME"),
+            password=SecretStr(password) if password else None,
+        )
 
     def service_env(self, name: str) -> dict[str, str]:
         return {**os.environ, **self.planned[name].env, "PYTHONUNBUFFERED": "1"}
@@ -225,13 +250,15 @@ async def launch(
     *,
     settings: dict[str, dict[str, str]] | None = None,
     everywhere: dict[str, str] | None = None,
+    guarded: bool = True,
 ) -> AsyncIterator[LaunchedShop]:
     """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
     (and the private Kafka and PostgreSQL data deleted) on the way out.
 
     `settings` adds environment variables to named processes' planned settings
     (`{"fulfilment": {"FULFILMENT_X": "1"}}`), as an operator would set them;
-    `everywhere` adds them to every process (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+    `everywhere` adds them to every process (`OTEL_EXPORTER_OTLP_ENDPOINT`);
+    `guarded` starts Kafka with SASL users and ACLs (`stack.py up --auth`)."""
     base = free_port_block()
     env = {
         **os.environ,
@@ -239,7 +266,15 @@ async def launch(
         "SHOPTRAIL_PORT_BASE": str(base),
         "SHOPTRAIL_KAFKA_PORT": str(base + 97),  # and +98 for its controller
         "SHOPTRAIL_PG_PORT": str(base + 99),
+        stack.AUTH_ENV: "scram" if guarded else "none",
     }
+    paths = dataclasses.replace(
+        stack.paths_from_env(),
+        state=state,
+        kafka_port=base + 97,
+        pg_port=base + 99,
+        auth_requested=guarded,
+    )
     plan = await asyncio.to_thread(_plan, env)
     shop = LaunchedShop(
         state=state,
@@ -255,9 +290,7 @@ async def launch(
             )
             for p in plan["processes"]
         },
-    )
-    paths = dataclasses.replace(
-        stack.paths_from_env(), state=state, kafka_port=base + 97, pg_port=base + 99
+        paths=paths,
     )
     try:
         infra = await asyncio.to_thread(
@@ -272,7 +305,7 @@ async def launch(
         assert infra.returncode == 0, f"stack.py up failed:\n{infra.stdout}\n{infra.stderr}"
         assert paths.bootstrap == plan["kafka"] and paths.database_url == plan["postgres"]
         await dev.create_databases(paths)
-        await dev.create_topics(paths.bootstrap)
+        await dev.create_topics(shop.kafka)
         for migration in (p for p in shop.planned.values() if p.phase == "migrate"):
             done = await shop.run(migration.name)
             assert done.code == 0, f"{migration.name}:\n{done.stdout}\n{done.stderr}"

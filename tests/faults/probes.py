@@ -36,6 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy.engine import make_url
 
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
 from shoptrail.testing.rawhttp import post_once
 from tests.e2e.launcher import LaunchedShop
 
@@ -419,13 +420,13 @@ class Looker:
 
     async def consumer_lag(self, groups: dict[str, list[str]]) -> dict[str, int]:
         """Messages not yet committed by each group on the topics it reads."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.shop.bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_client_options(self.shop.kafka))
         await admin.start()
         try:
             lag: dict[str, int] = {}
             for group, topics in groups.items():
                 committed = await admin.list_consumer_group_offsets(group)
-                ends = await _end_offsets(self.shop.bootstrap, topics)
+                ends = await _end_offsets(self.shop.kafka, topics)
                 lag[group] = sum(
                     end - (committed[tp].offset if tp in committed else 0)
                     for tp, end in ends.items()
@@ -435,10 +436,10 @@ class Looker:
             await admin.close()
 
 
-async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+async def _end_offsets(kafka: KafkaAccess, topics: list[str]) -> dict[TopicPartition, int]:
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka_client_options(kafka), group_id=None)
     await consumer.start()
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]

@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from shoptrail.events import encode, new_event
 from shoptrail.events.fulfilment import OrderDelivered
 from shoptrail.events.ingest import OrderCreated
+from shoptrail.events.kafka_access import kafka_client_options
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import EventPublisher
 from tests.e2e.launcher import LaunchedShop
@@ -114,7 +115,7 @@ async def test_odd_characters_in_every_string_of_every_webhook_kind_never_stop_t
 
     # Events written with U+0000 by a producer before the contract cleaned them.
     old = [checkout("old-producer") for _ in range(3)]
-    async with Producer(shop.bootstrap, client_id="fault-suite-old-producer") as producer:
+    async with Producer(shop.kafka_as("ingest"), client_id="fault-suite-old-producer") as producer:
         for made in old:
             assert made.customer is not None
             created = OrderCreated.example().model_copy(
@@ -196,6 +197,17 @@ async def test_odd_characters_in_every_string_of_every_webhook_kind_never_stop_t
         if o.customer and o.customer.email in log.read_text(errors="replace")
     ]
     assert not leaked, f"customer emails in the services' logs: {leaked[:3]}"
+    kafka_passwords = [
+        password for name in shop.planned if (password := shop.kafka_as(name).password) is not None
+    ]
+    assert kafka_passwords, "the fault suite's shop runs on a guarded bus"
+    told = [
+        log.name
+        for log in service_logs
+        for password in kafka_passwords
+        if password.get_secret_value() in log.read_text(errors="replace")
+    ]
+    assert not told, f"a Kafka password in the services' logs: {told}"
     figures.append(figure)
 
 
@@ -244,7 +256,7 @@ async def test_a_record_at_the_brokers_size_limit_is_set_aside_by_reference(
     pad = 1_048_300 - len(json.dumps(body).encode())  # as large as the broker takes
     body["data"]["order_number"] = "x" * pad  # beyond the contract's bound: refused
     raw = json.dumps(body).encode()
-    async with Producer(shop.bootstrap, client_id="fault-suite-huge") as producer:
+    async with Producer(shop.kafka_as("ingest"), client_id="fault-suite-huge") as producer:
         await producer.send_and_wait(INGEST, raw, key=key.encode())
     figure.notes["record bytes"] = len(raw)
     await asyncio.gather(*(sender.order(made) for made in behind))
@@ -269,7 +281,7 @@ async def test_the_activity_consumer_killed_ten_times_loses_and_doubles_nothing(
 ) -> None:
     figure = Figures("activity consumer SIGKILLed 10 times during 10,000 events")
     topic = f"shoptrail.faultsuite{secrets.token_hex(3)}"  # read by activity alone
-    admin = AIOKafkaAdminClient(bootstrap_servers=shop.bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_client_options(shop.kafka))
     await admin.start()
     from aiokafka.admin import NewTopic
 
@@ -278,7 +290,7 @@ async def test_the_activity_consumer_killed_ten_times_loses_and_doubles_nothing(
     kills, waves, wave_size = 0, 10, 1000
     conn = await asyncpg.connect(looker.activity_dsn)
     try:
-        async with Producer(shop.bootstrap, client_id="fault-suite-waves") as producer:
+        async with Producer(shop.kafka, client_id="fault-suite-waves") as producer:
             publisher = EventPublisher(producer, topic)
             for wave in range(waves):
                 events = [

@@ -111,6 +111,16 @@ class Consumer:
         """The wire types this consumer acts on, on any topic."""
         return frozenset(cls.TYPE for types in self.reads.values() for cls in types)
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics it reads today (with a `pattern`, the ones the pattern matches now)."""
+        return tuple(self.reads)
+
+    @property
+    def by_pattern(self) -> bool:
+        """Subscribes by pattern: reads every event topic, known now or not (ACLs: prefixed)."""
+        return self.pattern is not None
+
 
 CONSUMERS: dict[str, Consumer] = {
     "fulfilment": Consumer(

@@ -18,13 +18,16 @@ to the original topic with the original key (so it lands in the same order's
 partition) and headers, and marks it with `dlq-republished-from`. Consumers
 are idempotent on the event id, so republishing twice is harmless. Then
 resolve the error in the admin UI. Kafka: --bootstrap, else
-SHOPTRAIL_KAFKA_BOOTSTRAP, else 127.0.0.1:9092.
+SHOPTRAIL_KAFKA_BOOTSTRAP, else 127.0.0.1:9092. On a guarded bus the tool signs
+in as the operator: SHOPTRAIL_KAFKA_USERNAME and SHOPTRAIL_KAFKA_PASSWORD
+(never an option, so the password stays out of shell history and `ps`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -42,6 +45,7 @@ from shoptrail.events.consuming import (
     DLQ_REFERENCE,
     DLQ_TOPIC,
 )
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
 from shoptrail.events.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
 
 REPUBLISHED_FROM = "dlq-republished-from"
@@ -90,10 +94,10 @@ def _dlq_name(topic: str) -> str:
     return topic if topic.endswith(DEAD_LETTER_SUFFIX) else dead_letter_topic(topic)
 
 
-async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
+async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
     """Every message on the topic's dead-letter topic, oldest first per partition."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -126,9 +130,9 @@ async def read_all(bootstrap: str, topic: str) -> list[DeadLetter]:
         await consumer.stop()
 
 
-async def read_one(bootstrap: str, topic: str, partition: int, offset: int) -> DeadLetter:
+async def read_one(kafka: KafkaAccess | str, topic: str, partition: int, offset: int) -> DeadLetter:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -144,12 +148,12 @@ async def read_one(bootstrap: str, topic: str, partition: int, offset: int) -> D
         await consumer.stop()
 
 
-async def original_of(bootstrap: str, letter: DeadLetter) -> DeadLetter:
+async def original_of(kafka: KafkaAccess | str, letter: DeadLetter) -> DeadLetter:
     """The letter with the original message's key, body and headers, if it is a reference."""
     if not letter.by_reference:
         return letter
     h = letter.headers
-    original = await read_one(bootstrap, h[DLQ_TOPIC], int(h[DLQ_PARTITION]), int(h[DLQ_OFFSET]))
+    original = await read_one(kafka, h[DLQ_TOPIC], int(h[DLQ_PARTITION]), int(h[DLQ_OFFSET]))
     return DeadLetter(
         partition=letter.partition,
         offset=letter.offset,
@@ -159,7 +163,9 @@ async def original_of(bootstrap: str, letter: DeadLetter) -> DeadLetter:
     )
 
 
-async def republish(bootstrap: str, letter: DeadLetter, value: bytes, fallback_topic: str) -> str:
+async def republish(
+    kafka: KafkaAccess | str, letter: DeadLetter, value: bytes, fallback_topic: str
+) -> str:
     """Send `value` to the letter's original topic; returns where it went."""
     target = letter.headers.get(DLQ_TOPIC) or fallback_topic
     headers = [
@@ -169,7 +175,7 @@ async def republish(bootstrap: str, letter: DeadLetter, value: bytes, fallback_t
     ]
     source = f"{_dlq_name(target)}:{letter.address}"
     headers.append((REPUBLISHED_FROM, source.encode()))
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka_client_options(kafka), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         sent = await producer.send_and_wait(target, value, key=letter.key, headers=headers)
@@ -185,11 +191,17 @@ def _address(text: str) -> tuple[int, int]:
     return int(partition), int(offset)
 
 
+def operator_access(bootstrap: str) -> KafkaAccess:
+    """The operator's Kafka user from `SHOPTRAIL_KAFKA_*`, at `bootstrap`."""
+    return dataclasses.replace(KafkaAccess.from_env(), bootstrap=bootstrap)
+
+
 async def run(args: argparse.Namespace) -> int:
+    kafka = operator_access(args.bootstrap)
     dlq = _dlq_name(args.topic)
     source = dlq.removesuffix(DEAD_LETTER_SUFFIX)
     if args.command == "list":
-        letters = await read_all(args.bootstrap, dlq)
+        letters = await read_all(kafka, dlq)
         for d in letters:
             how = "  (by reference: too large to copy)" if d.by_reference else ""
             print(
@@ -198,7 +210,7 @@ async def run(args: argparse.Namespace) -> int:
             )
         print(f"{len(letters)} message(s) on {dlq}")
         return 0
-    letter = await original_of(args.bootstrap, await read_one(args.bootstrap, dlq, *args.address))
+    letter = await original_of(kafka, await read_one(kafka, dlq, *args.address))
     if args.command == "show":
         if args.headers:
             print(json.dumps(letter.headers, indent=2), file=sys.stderr)
@@ -210,7 +222,7 @@ async def run(args: argparse.Namespace) -> int:
     except MalformedEventError as exc:
         print(f"refused: still not a valid event — {exc}", file=sys.stderr)
         return 1
-    where = await republish(args.bootstrap, letter, value, source)
+    where = await republish(kafka, letter, value, source)
     print(f"republished {event.type} {event.id} from {dlq} {letter.address} to {where}")
     return 0
 

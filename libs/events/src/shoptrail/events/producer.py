@@ -29,6 +29,7 @@ from aiokafka.structs import RecordMetadata
 
 from shoptrail.events.failures import describe, is_size_error
 from shoptrail.events.health import Health
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class Producer:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaAccess | str,
         *,
         client_id: str,
         health: Health | None = None,
@@ -64,7 +65,7 @@ class Producer:
         **options: Any,
     ) -> None:
         self._options = {
-            "bootstrap_servers": bootstrap_servers,
+            **kafka_client_options(kafka),
             "client_id": client_id,
             "acks": "all",
             "enable_idempotence": True,

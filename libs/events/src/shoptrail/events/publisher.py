@@ -12,11 +12,12 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 
 from shoptrail.events.codec import encode, kafka_headers, kafka_key
 from shoptrail.events.envelope import Event
+from shoptrail.events.kafka_access import KafkaAccess, as_access, faststream_security
 from shoptrail.events.producer import Producer
 from shoptrail.events.tracing import producer_spans
 
 
-def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> KafkaBroker:
+def create_broker(kafka: KafkaAccess | str, *, client_id: str, **options: Any) -> KafkaBroker:
     """A FastStream KafkaBroker for subscribers; its producer is durable by default.
 
     `acks="all"` waits for every in-sync replica; the idempotent producer stops
@@ -26,10 +27,15 @@ def create_broker(bootstrap_servers: str, *, client_id: str, **options: Any) -> 
     FastStream's telemetry middleware gives every subscriber's handling of a
     message a consumer span, child of the trace in its `traceparent` header
     (tracing.py); events the handler makes continue that trace.
+
+    `kafka` carries the service's SASL user when the bus is guarded
+    (kafka_access.py): FastStream takes it as its `security` object.
     """
     middlewares = (*options.pop("middlewares", ()), KafkaTelemetryMiddleware())
+    access = as_access(kafka)
     return KafkaBroker(
-        bootstrap_servers,
+        access.bootstrap,
+        security=faststream_security(access),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

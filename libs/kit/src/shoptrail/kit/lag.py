@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
 from shoptrail.kit.sampling import PeriodicSampler
 
 LABELS = ["group", "topic", "partition"]
@@ -47,13 +48,13 @@ class ConsumerLagSampler(PeriodicSampler):
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaAccess | str,
         group: str,
         *,
         topics: Iterable[str] = (),
         interval: float | None = None,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka
         self.group = group
         self.topics = tuple(topics)
         if interval is not None:
@@ -100,11 +101,9 @@ class ConsumerLagSampler(PeriodicSampler):
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._offsets is None:
             client_id = f"lag-{self.group}"
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers, client_id=client_id
-            )
+            admin = AIOKafkaAdminClient(**kafka_client_options(self.kafka), client_id=client_id)
             offsets = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap_servers,
+                **kafka_client_options(self.kafka),
                 client_id=client_id,
                 group_id=None,  # reads offsets only: never joins or commits for the group
                 enable_auto_commit=False,

@@ -18,6 +18,13 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode
 
+from shoptrail.events.kafka_access import (
+    DEFAULT_MECHANISM,
+    KafkaAccess,
+    SaslMechanism,
+    SecurityProtocol,
+)
+
 PLACEHOLDER_MARK = "dev-only"
 """Default secrets contain this mark; they work in dev and test, never in prod."""
 
@@ -88,6 +95,26 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, `host:port[,host:port…]`."
     )
+    kafka_username: str | None = Field(
+        default=None,
+        description=(
+            "This service's own Kafka user on a guarded bus (SASL/SCRAM; the ACLs let it write "
+            'only its own topics, see "The bus\'s users and ACLs"). Unset: no SASL.'
+        ),
+    )
+    kafka_password: SecretStr | None = Field(
+        default=None, description="Password of `kafka_username` (required with it)."
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default=DEFAULT_MECHANISM, description="SASL mechanism of `kafka_username`."
+    )
+    kafka_security_protocol: SecurityProtocol | None = Field(
+        default=None,
+        description=(
+            "`PLAINTEXT`, `SASL_PLAINTEXT` or `SASL_SSL` (default: `SASL_PLAINTEXT` with a "
+            "username, `PLAINTEXT` without)."
+        ),
+    )
     service_token: SigningSecret = Field(
         default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
         description=(
@@ -113,6 +140,25 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """Where Kafka is and who this service is to it: what every Kafka client is given."""
+        return KafkaAccess(
+            bootstrap=self.kafka_bootstrap,
+            username=self.kafka_username,
+            password=self.kafka_password,
+            mechanism=self.kafka_sasl_mechanism,
+            security_protocol=self.kafka_security_protocol,
+        )
+
+    @model_validator(mode="after")
+    def _kafka_user_complete(self) -> Self:
+        try:
+            self.kafka  # noqa: B018 - built to check the combination, as clients will
+        except ValueError as exc:
+            raise ValueError(f"kafka settings: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _strong_secrets_in_prod(self) -> Self:

@@ -50,15 +50,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
     metrics = Metrics()
     broker = create_broker(
-        settings.kafka_bootstrap,
+        settings.kafka,
         client_id="shoptrail-activity",
         metadata_max_age_ms=settings.metadata_max_age_ms,
     )
-    producer = Producer(settings.kafka_bootstrap, client_id="shoptrail-activity-dead-letters")
+    producer = Producer(settings.kafka, client_id="shoptrail-activity-dead-letters")
     components: list[Health] = []
     samplers: list[PeriodicSampler] = []
     if settings.consume:
-        samplers.append(ConsumerLagSampler(settings.kafka_bootstrap, settings.group_id))
+        samplers.append(ConsumerLagSampler(settings.kafka, settings.group_id))
         store = PostgresLogStore(engine, lanes=settings.write_lanes)
         consumer_health = Health(f"consumer:{settings.group_id}")
         components += [consumer_health, producer.health]

@@ -36,7 +36,10 @@ class Settings(ServiceSettings):
         default=EVENT_TOPIC_PATTERN,
         description="Topics consumed (and replayed): every producer's, never a `.dlq`.",
     )
-    group_id: str = Field(default=CONSUMERS["activity"].group, description="Kafka consumer group.")
+    group_id: str = Field(
+        default=CONSUMERS["activity"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
+    )
     batch_max_records: int = Field(
         default=20_000,
         ge=1,

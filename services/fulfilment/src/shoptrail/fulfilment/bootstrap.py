@@ -125,7 +125,7 @@ async def relaying(
 ) -> AsyncIterator[Any]:
     """Run the outbox relay (and the Kafka producer it needs) for the duration."""
     settings = services.settings
-    async with Producer(settings.kafka_bootstrap, client_id=client_id) as producer:
+    async with Producer(settings.kafka, client_id=client_id) as producer:
         relay = OutboxRelay(engine=services.engine, producer=producer, table=outbox)
         services.components += [relay.health, producer.health]
         task = asyncio.create_task(relay.run(), name="outbox relay")
@@ -143,14 +143,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = app.state.services = open_services(settings, metrics=provider_calls)
         app.state.uow_factory = services.uow
-        consumer = create_broker(settings.kafka_bootstrap, client_id="fulfilment")
+        consumer = create_broker(settings.kafka, client_id="fulfilment")
         try:
             async with (
                 open_job_queue(
                     settings.psycopg_conninfo, stalled_after_s=settings.stalled_after_s
                 ) as app.state.job_queue,
                 relaying(services),
-                Producer(settings.kafka_bootstrap, client_id="fulfilment-consumer") as producer,
+                Producer(settings.kafka, client_id="fulfilment-consumer") as producer,
                 consumer,
             ):
                 failures = FailureHandling.for_consumer(
@@ -200,9 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
     registry = CollectorRegistry(auto_describe=True)
     register_health_metrics(registry, components)
     samplers = [
-        ConsumerLagSampler(
-            settings.kafka_bootstrap, settings.consumer_group, topics=[settings.ingest_topic]
-        ),
+        ConsumerLagSampler(settings.kafka, settings.consumer_group, topics=[settings.ingest_topic]),
         OutboxSampler(lambda: app.state.services.engine, [outbox.name]),
     ]
     for sampler in samplers:

@@ -30,7 +30,8 @@ class Settings(ServiceSettings):
         default=topics.FULFILMENT, description="Its own topic (the outbox relays to it)."
     )
     consumer_group: str = Field(
-        default=CONSUMERS["fulfilment"].group, description="Kafka consumer group."
+        default=CONSUMERS["fulfilment"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
     )
 
     printify_base_url: str = Field(

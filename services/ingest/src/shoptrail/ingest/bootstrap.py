@@ -32,7 +32,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 def create_producer(settings: Settings) -> Producer:
     """A durable producer (acks=all, idempotent) that heals itself, for ingest's topic."""
-    return Producer(settings.kafka_bootstrap, client_id="shoptrail-ingest")
+    return Producer(settings.kafka, client_id="shoptrail-ingest")
 
 
 def create_stripe_api(settings: Settings) -> StripeSdkApi:

@@ -158,7 +158,7 @@ def create_consumer_broker(notifier: Notifier, producer: Producer) -> KafkaBroke
         rehearse=settings.rehearse_failures_for,
     )
     notifier.components.append(failures.health)
-    broker = create_broker(settings.kafka_bootstrap, client_id="shoptrail-notifier")
+    broker = create_broker(settings.kafka, client_id="shoptrail-notifier")
     subscribe(broker, notifier, failures=failures)
     return broker
 
@@ -166,8 +166,7 @@ def create_consumer_broker(notifier: Notifier, producer: Producer) -> KafkaBroke
 @contextlib.asynccontextmanager
 async def running_consumers(notifier: Notifier) -> AsyncIterator[None]:
     """Consume order and checkout events and relay the outbox, until the block ends."""
-    bootstrap = notifier.settings.kafka_bootstrap
-    async with Producer(bootstrap, client_id="shoptrail-notifier") as producer:
+    async with Producer(notifier.settings.kafka, client_id="shoptrail-notifier") as producer:
         broker = create_consumer_broker(notifier, producer)
         async with notifier.jobs.open_async(), broker:
             await broker.start()
@@ -241,7 +240,7 @@ def create_app(
     if run_consumers:  # the consumers and the outbox relay run in this process
         topics = [settings.ingest_topic, settings.fulfilment_topic]
         samplers += [
-            ConsumerLagSampler(settings.kafka_bootstrap, settings.consumer_group, topics=topics),
+            ConsumerLagSampler(settings.kafka, settings.consumer_group, topics=topics),
             OutboxSampler(lambda: service.engine, [event_outbox.name]),
             SuppressionSampler(service.engine),
         ]

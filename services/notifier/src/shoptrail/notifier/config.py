@@ -48,7 +48,8 @@ class Settings(ServiceSettings):
     )
 
     consumer_group: str = Field(
-        default=CONSUMERS["notifier"].group, description="Kafka consumer group."
+        default=CONSUMERS["notifier"].group,
+        description="Kafka consumer group (its ACL is granted to this name only).",
     )
     ingest_topic: str = Field(default=topics.INGEST, description="Topic of orders and carts.")
     fulfilment_topic: str = Field(

@@ -9,20 +9,22 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
+
 
 class TopicReader:
     """All partitions of the topics matching a pattern, from offset 0 to a known end."""
 
-    def __init__(self, bootstrap: str, pattern: str) -> None:
+    def __init__(self, kafka: KafkaAccess | str, pattern: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka_client_options(kafka),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self._pattern = re.compile(pattern)
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._end: dict[TopicPartition, int] = {}
         self.topics: list[str] = []
 
@@ -39,7 +41,7 @@ class TopicReader:
     async def _partitions(self, topics: list[str]) -> list[TopicPartition]:
         if not topics:
             return []
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        admin = AIOKafkaAdminClient(**kafka_client_options(self._kafka))
         await admin.start()
         try:
             described = await admin.describe_topics(topics)

@@ -69,7 +69,7 @@ async def _replay(settings: Settings, dry_run: bool, batch_size: int) -> int:
             await migrate(settings.database_url)
         stats = await replay(
             engine=engine,
-            reader=TopicReader(settings.kafka_bootstrap, settings.topic_pattern),
+            reader=TopicReader(settings.kafka, settings.topic_pattern),
             dry_run=dry_run,
             batch_size=batch_size,
             progress=bar,

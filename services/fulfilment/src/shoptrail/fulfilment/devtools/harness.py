@@ -84,6 +84,8 @@ def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
     values = settings.model_dump() | overrides
     env = {}
     for name, value in values.items():
+        if value is None:  # unset stays unset (the string "None" would be a value)
+            continue
         shown = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"FULFILMENT_{name.upper()}"] = str(shown)
     return env
