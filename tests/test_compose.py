@@ -323,7 +323,11 @@ class TestTheGuardedBus:
         for name, service in services.items():
             command = service.get("command") or []
             program = command[0] if command else ""
-            if not program.startswith("shoptrail-") or command[1] in {"migrate", "fake-provider"}:
+            if not program.startswith("shoptrail-") or command[1] in {
+                "migrate",
+                "fake-provider",
+                "fake-stripe",
+            }:
                 continue
             owner = program.removeprefix("shoptrail-")
             prefix = owner.upper().replace("-", "_") + "_KAFKA_"
