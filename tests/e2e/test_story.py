@@ -522,8 +522,11 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "events" / "schemas"
 
 async def everything_on(bootstrap: str, topics: tuple[str, ...]) -> list[ConsumerRecord]:
     """Every record on the topics, from the start to the end offsets at the time of asking."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    consumer = AIOKafkaConsumer(  # "earliest": a default reset may land after the seek
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:

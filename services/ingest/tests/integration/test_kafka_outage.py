@@ -78,8 +78,11 @@ async def _create_topic(bootstrap: str, name: str) -> None:
 
 
 async def _records(bootstrap: str, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    consumer = AIOKafkaConsumer(  # "earliest": a default reset may land after the seek
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:

@@ -94,11 +94,26 @@ def _dlq_name(topic: str) -> str:
     return topic if topic.endswith(DEAD_LETTER_SUFFIX) else dead_letter_topic(topic)
 
 
+def _reader(kafka: KafkaAccess | str) -> AIOKafkaConsumer:
+    """A group-less consumer whose partitions start at their beginning.
+
+    `auto_offset_reset="earliest"` matters even though we seek: on `assign` the
+    fetcher starts resetting each partition's position by that policy in the
+    background, and on a busy machine that reset can land after our own seek.
+    With aiokafka's default ("latest") it moved the reader to the end, and the
+    tool waited for records it had skipped until its timeout.
+    """
+    return AIOKafkaConsumer(
+        **kafka_client_options(kafka),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+
+
 async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
     """Every message on the topic's dead-letter topic, oldest first per partition."""
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False
-    )
+    consumer = _reader(kafka)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -131,9 +146,7 @@ async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
 
 
 async def read_one(kafka: KafkaAccess | str, topic: str, partition: int, offset: int) -> DeadLetter:
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(kafka), group_id=None, enable_auto_commit=False
-    )
+    consumer = _reader(kafka)
     await consumer.start()
     try:
         tp = TopicPartition(topic, partition)
