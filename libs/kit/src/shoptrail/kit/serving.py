@@ -10,7 +10,10 @@ uvicorn is imported where it is used: the services that serve depend on it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from shoptrail.kit.logging import uvicorn_logging
@@ -33,3 +36,30 @@ def serve(app: ASGIApp, *, sockets: list[socket.socket] | None = None, **options
     import uvicorn
 
     uvicorn.Server(uvicorn_config(app, **options)).run(sockets=sockets)
+
+
+@contextlib.asynccontextmanager
+async def served(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` on this event loop while the block runs; yields its base URL.
+
+    Port 0 picks a free one. For the dev fakes served inside a test's or a
+    tool's own loop; a service's process uses `serve`.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

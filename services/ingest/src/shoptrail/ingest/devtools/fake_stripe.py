@@ -36,11 +36,9 @@ version no longer has (a product's `type`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -48,10 +46,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
+from shoptrail.kit.serving import served
 
 FIXTURES = Path(__file__).with_name("stripe_fixtures.json")
 MAX_LIMIT = 100
@@ -294,25 +293,9 @@ async def serve_fake_stripe(
     fake: FakeStripe, *, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[FakeStripe]:
     """Serve `fake` on this event loop; yields it with `url` set (port 0 picks a free one)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    config = uvicorn.Config(
-        build_app(fake), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        fake.url = f"http://{host}:{sock.getsockname()[1]}"
+    async with served(build_app(fake), host=host, port=port) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def run(host: str, port: int) -> None:
