@@ -203,6 +203,23 @@ class TestStrangersCannotWrite:
             REFUSED["stranger: valid user, no grants (authorization failed)"] += 1
 
 
+class TestTheOperatorsTool:
+    async def test_shoptrail_dlq_without_a_login_says_what_is_missing(
+        self, bus: GuardedBus
+    ) -> None:
+        """A guarded bus closes a connection that doesn't sign in; to the tool that is silence."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPTRAIL_KAFKA_")}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "shoptrail.events.dlq", "--bootstrap", bus.bootstrap,
+            "--timeout", "5", "list", topics.INGEST,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 2
+        assert "no Kafka login was given" in err.decode()
+        assert "SHOPTRAIL_KAFKA_USERNAME" in err.decode()
+
+
 class TestEachServiceIsRefusedWhatItIsNotGranted:
     async def test_ingest_cannot_write_the_fulfilment_topic(self, bus: GuardedBus) -> None:
         """The incident: a forged `order.shipped` on shoptrail.fulfilment."""

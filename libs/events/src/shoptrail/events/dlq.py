@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from shoptrail.events.codec import MalformedEventError, decode
 from shoptrail.events.consuming import (
@@ -114,8 +115,8 @@ def _reader(kafka: KafkaAccess | str) -> AIOKafkaConsumer:
 async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
     """Every message on the topic's dead-letter topic, oldest first per partition."""
     consumer = _reader(kafka)
-    await consumer.start()
     try:
+        await consumer.start()  # in the try: a failed start still closes the client
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             await consumer._client.force_metadata_update()
@@ -147,8 +148,8 @@ async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
 
 async def read_one(kafka: KafkaAccess | str, topic: str, partition: int, offset: int) -> DeadLetter:
     consumer = _reader(kafka)
-    await consumer.start()
     try:
+        await consumer.start()  # in the try: a failed start still closes the client
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
@@ -281,15 +282,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _bounded(args: argparse.Namespace) -> int:
+    """Run the command within `--timeout`; Kafka's failures as one clear line, exit 2."""
     try:
         async with asyncio.timeout(args.timeout):
             return await run(args)
     except TimeoutError:
+        said = f"Kafka at {args.bootstrap} did not answer within {args.timeout:g} s"
+    except KafkaConnectionError:
+        said = f"could not connect to Kafka at {args.bootstrap}"
+    except KafkaError as exc:  # e.g. refused by the bus's ACLs
+        said = f"Kafka at {args.bootstrap} refused: {type(exc).__name__}"
+    print(f"shoptrail-dlq: {said}", file=sys.stderr)
+    if operator_access(args.bootstrap).username is None:
+        # A guarded bus closes connections that do not sign in: they look like silence.
         print(
-            f"shoptrail-dlq: Kafka at {args.bootstrap} did not answer within {args.timeout:g} s",
+            "shoptrail-dlq: no Kafka login was given; if the bus is guarded, set "
+            "SHOPTRAIL_KAFKA_USERNAME and SHOPTRAIL_KAFKA_PASSWORD (`stack.py env`)",
             file=sys.stderr,
         )
-        return 2
+    return 2
 
 
 if __name__ == "__main__":
