@@ -37,7 +37,6 @@ import dev
 import httpx
 import pytest
 import senders
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka
 from cloudevents.core.formats.json import JSONFormat
 from demo_doors import Shop
@@ -47,7 +46,7 @@ from senders import Checkout, Customer, Item, Status
 from sqlalchemy.engine import make_url
 
 from shoptrail.admin_ui.devtools.browser import Tab, open_tab
-from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
+from shoptrail.events.reading import records_to_end
 from shoptrail.testing.otlp import ReceivedSpan, Receiver, tree
 from tests.e2e.launcher import LaunchedShop
 
@@ -490,7 +489,7 @@ async def test_5_every_record_the_shop_wrote_reads_right_with_third_party_tools(
         for path in sorted(SCHEMAS.glob("*.json"))
     }
     # Read as a tool granted what activity may read (the bus is guarded in this suite).
-    records = await everything_on(launched_shop.kafka_as("activity"), dev.EVENT_TOPICS)
+    records = await records_to_end(launched_shop.kafka_as("activity"), dev.EVENT_TOPICS)
     seen = {dict(r.headers).get("shoptrail-event-type", b"").decode() for r in records}
     assert {"order.created", "order.delivered", "job.exhausted"} <= seen, "the stories' records"
     parsed = validated = cross_matches = 0
@@ -520,40 +519,3 @@ async def test_5_every_record_the_shop_wrote_reads_right_with_third_party_tools(
 
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "libs" / "events" / "schemas"
-
-
-async def everything_on(kafka: KafkaAccess, topics: tuple[str, ...]) -> list[ConsumerRecord]:
-    """Every record on the topics, from the start to the end offsets at the time of asking."""
-    consumer = AIOKafkaConsumer(  # "earliest": a default reset may land after the seek
-        **kafka_client_options(kafka),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        assigned = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        assert {tp.topic for tp in assigned} == set(topics)
-        consumer.assign(assigned)
-        ends = await consumer.end_offsets(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        records: list[ConsumerRecord] = []
-        remaining = {tp for tp in assigned if ends[tp] > 0}
-        deadline = time.monotonic() + 60
-        while remaining:
-            assert time.monotonic() < deadline, f"never reached the end of {remaining}"
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, fetched in batch.items():
-                records.extend(r for r in fetched if r.offset < ends[tp])
-                # Only a partition that returned records: its position may run ahead
-                # of records still buffered for the next getmany.
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return records
-    finally:
-        await consumer.stop()

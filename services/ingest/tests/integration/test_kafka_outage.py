@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shoptrail.events.codec import decode
+from shoptrail.events.reading import records_to_end
 from shoptrail.testing import free_port_block
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -77,28 +77,6 @@ async def _create_topic(bootstrap: str, name: str) -> None:
         await admin.close()
 
 
-async def _records(bootstrap: str, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(  # "earliest": a default reset may land after the seek
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        records: list[Any] = []
-        while len(records) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            records.extend(batch.get(partition, []))
-        return records
-    finally:
-        await consumer.stop()
-
-
 async def test_outage_answers_503_then_the_retry_is_published_once(
     own_broker: OwnBroker, ingest_client: Any, settings_for: Any, stripe_api: Any, payloads: Any
 ) -> None:
@@ -140,7 +118,7 @@ async def test_outage_answers_503_then_the_retry_is_published_once(
         assert retry.status_code == 200, retry.text
         metrics = (await client.get("/metrics")).text
 
-    records = await _records(own_broker.bootstrap, topic)
+    records = await records_to_end(own_broker.bootstrap, [topic])
     assert [decode(r.value).id for r in records] == [decode(records[0].value).id]
     assert str(decode(records[0].value).id) in retry.json()["event_ids"]
     assert 'ingest_webhooks_total{outcome="unavailable",sender="stripe"}' in metrics

@@ -34,7 +34,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from shoptrail.events.codec import MalformedEventError, decode
@@ -47,6 +47,7 @@ from shoptrail.events.consuming import (
     DLQ_TOPIC,
 )
 from shoptrail.events.kafka_access import KafkaAccess, kafka_client_options
+from shoptrail.events.reading import reader, records_to_end
 from shoptrail.events.topics import DEAD_LETTER_SUFFIX, dead_letter_topic
 
 REPUBLISHED_FROM = "dlq-republished-from"
@@ -95,59 +96,13 @@ def _dlq_name(topic: str) -> str:
     return topic if topic.endswith(DEAD_LETTER_SUFFIX) else dead_letter_topic(topic)
 
 
-def _reader(kafka: KafkaAccess | str) -> AIOKafkaConsumer:
-    """A group-less consumer whose partitions start at their beginning.
-
-    `auto_offset_reset="earliest"` matters even though we seek: on `assign` the
-    fetcher starts resetting each partition's position by that policy in the
-    background, and on a busy machine that reset can land after our own seek.
-    With aiokafka's default ("latest") it moved the reader to the end, and the
-    tool waited for records it had skipped until its timeout.
-    """
-    return AIOKafkaConsumer(
-        **kafka_client_options(kafka),
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-
-
 async def read_all(kafka: KafkaAccess | str, topic: str) -> list[DeadLetter]:
     """Every message on the topic's dead-letter topic, oldest first per partition."""
-    consumer = _reader(kafka)
-    try:
-        await consumer.start()  # in the try: a failed start still closes the client
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not assigned:
-            return []
-        consumer.assign(assigned)
-        ends = await consumer.end_offsets(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        letters: list[DeadLetter] = []
-        remaining = {tp for tp in assigned if ends[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            if not batch:
-                # Nothing fetched in a second: a freshly created topic's leader may not have
-                # been known when we asked. Ask again rather than wait on stale metadata.
-                await consumer._client.force_metadata_update()
-            for tp, records in batch.items():
-                letters.extend(_letter(r) for r in records if r.offset < ends[tp])
-                # Only a partition that returned records: a fetch may have moved the position
-                # on while its records still wait in the buffer for the next getmany.
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return sorted(letters, key=lambda d: (d.partition, d.offset))
-    finally:
-        await consumer.stop()
+    return [_letter(record) for record in await records_to_end(kafka, [topic])]
 
 
 async def read_one(kafka: KafkaAccess | str, topic: str, partition: int, offset: int) -> DeadLetter:
-    consumer = _reader(kafka)
+    consumer = reader(kafka)
     try:
         await consumer.start()  # in the try: a failed start still closes the client
         tp = TopicPartition(topic, partition)
