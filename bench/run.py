@@ -1,5 +1,8 @@
 """`make bench`: run every `bench/bench_*.py`, print one table of ratios, save it.
 
+The table is saved under bench/results/ as text, as Markdown with each goal and
+whether it held, and as a chart (bench/report.py).
+
 Each benchmark measures its baseline in the same run, because this machine is
 shared and noisy: ratios are comparable between runs, absolute numbers less so.
 
@@ -15,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common import Row
+from report import write
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,13 +29,19 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.1f} {unit}"
 
 
+def _goal(row: Row) -> str:
+    if row.goal is None:
+        return ""
+    return f" {row.goal} {'held' if row.goal.holds(row) else 'MISSED'}"
+
+
 def table(rows: list[Row]) -> str:
-    header = f"{'suite':<10} {'benchmark':<52} {'ratio':>8} {'value':>16} {'baseline':>16}"
+    header = f"{'suite':<10} {'benchmark':<52} {'ratio':>8} {'value':>16} {'baseline':>16} goal"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
             f"{row.suite:<10} {row.name:<52} {row.ratio:>7.2f}x "
-            f"{_fmt(row.value, row.unit):>16} {_fmt(row.baseline, row.unit):>16}"
+            f"{_fmt(row.value, row.unit):>16} {_fmt(row.baseline, row.unit):>16}" + _goal(row)
         )
     return "\n".join(lines)
 
@@ -51,10 +61,12 @@ def main() -> int:
         rows.extend(importlib.import_module(f"bench_{name}").run())
     text = table(rows)
     print(text)
-    out = HERE / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.txt"
+    stem = f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    out = HERE / "results" / f"{stem}.txt"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text + "\n")
-    print(f"\n[bench] written to {out}", file=sys.stderr)
+    for path in [out, *write(rows, out.parent, stem)]:
+        print(f"[bench] written: {path}", file=sys.stderr)
     return 0
 
 
