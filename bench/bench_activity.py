@@ -21,6 +21,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +30,17 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from common import Goal, Point, Row
-from infra import asyncpg_dsn, connection_info, fresh_database, namespace, service
+from infra import (
+    asyncpg_dsn,
+    backend_pids,
+    connection_info,
+    cpu_seconds,
+    fresh_database,
+    namespace,
+    service,
+)
 from pydantic_core import to_json
+from sqlalchemy.engine import make_url
 
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.store import (
@@ -111,12 +121,35 @@ async def publish(bootstrap: str, topic: str, events: list[Any]) -> None:
             await publisher.publish_all(events[i : i + 2000])
 
 
-async def steady_rate(dsn: str, n: int, timeout: float = 600) -> float:
+@dataclass
+class CpuUse:
+    """Where a consumer's time went: CPU seconds of its process and of its database's
+    backends, over the same steady window the rate is measured in."""
+
+    service_pid: int
+    events: int = 0
+    service_s: float = 0.0
+    postgres_s: float = 0.0
+    _pids: list[int] = field(default_factory=list)
+
+    async def start(self, dsn: str) -> None:
+        self._pids = await backend_pids(dsn, make_url(dsn).database or "")
+        self.service_s = -cpu_seconds([self.service_pid])
+        self.postgres_s = -cpu_seconds(self._pids)
+
+    def stop(self, events: int) -> None:
+        self.events = events
+        self.service_s += cpu_seconds([self.service_pid])
+        self.postgres_s += cpu_seconds(self._pids)
+
+
+async def steady_rate(dsn: str, n: int, timeout: float = 600, cpu: CpuUse | None = None) -> float:
     """Entries per second from the first committed batch to the last entry.
 
     Process start-up and the consumer group's join are left out: they are paid
     once, not per event. Progress is read from the log's trigger-maintained
     counters, O(1): a `count(*)` every few ms would steal the CPU it measures.
+    With `cpu`, also what the service and PostgreSQL spent over that window.
     """
     conn = await asyncpg.connect(dsn)
     first: tuple[float, int] | None = None
@@ -129,7 +162,11 @@ async def steady_rate(dsn: str, n: int, timeout: float = 600) -> float:
             now = time.monotonic()
             if first is None and count > 0:
                 first = (now, count)
+                if cpu is not None:
+                    await cpu.start(dsn)
             if first and count >= n:
+                if cpu is not None:
+                    cpu.stop(count - first[1])
                 return (count - first[1]) / (now - first[0])
             await asyncio.sleep(0.02)
     finally:
@@ -165,27 +202,43 @@ async def naive_consumer(bootstrap: str, topic: str, dsn: str, table: str, n: in
 
 async def raw_copy_rate(dsn: str, entries: list[LogEntry], table: str) -> float:
     """The baseline: one COPY of the pre-built rows into a table identical to the log."""
+    rate, _ = await raw_copy(dsn, entries, table)
+    return rate
+
+
+async def raw_copy(dsn: str, entries: list[LogEntry], table: str) -> tuple[float, float]:
+    """`raw_copy_rate`, and the CPU seconds per row its PostgreSQL backend spent."""
     conn = await asyncpg.connect(dsn)
     try:
         await identical_table(conn, table)
-        started = time.monotonic()
+        backend = [conn.get_server_pid()]
+        started, cpu = time.monotonic(), cpu_seconds(backend)
         await conn.copy_records_to_table(
             table, records=map(entry_row, entries), columns=LOG_COLUMNS
         )
-        return len(entries) / (time.monotonic() - started)
+        elapsed, cpu = time.monotonic() - started, cpu_seconds(backend) - cpu
+        return len(entries) / elapsed, cpu / len(entries)
     finally:
         await conn.close()
 
 
-async def service_rate(bootstrap: str, db: str, ns: str, group: str) -> float:
-    """The real service process consuming the topic from the start into the log."""
+async def service_rate(
+    bootstrap: str, db: str, ns: str, group: str, cpu: list[CpuUse] | None = None
+) -> float:
+    """The real service process consuming the topic from the start into the log.
+
+    With `cpu`, what the process and PostgreSQL spent is appended to it."""
     env = {
         "ACTIVITY_DATABASE_URL": db, "ACTIVITY_KAFKA_BOOTSTRAP": bootstrap,
         "ACTIVITY_TOPIC_PATTERN": rf"^{ns}\.[a-z]+$", "ACTIVITY_GROUP_ID": group,
         "ACTIVITY_PORT": str(free_port()), "ACTIVITY_SERVICE_TOKEN": TOKEN,
     }  # fmt: skip
-    with service(["shoptrail-activity", "serve"], env, None):
-        return await steady_rate(asyncpg_dsn(db), EVENTS)
+    with service(["shoptrail-activity", "serve"], env, None) as pid:
+        use = CpuUse(pid)
+        rate = await steady_rate(asyncpg_dsn(db), EVENTS, cpu=use)
+        if cpu is not None:
+            cpu.append(use)
+        return rate
 
 
 async def write_strategies(dsn: str, entries: list[LogEntry]) -> list[Row]:
@@ -253,12 +306,17 @@ async def throughput(bootstrap: str, url: str) -> list[Row]:
     await publish(bootstrap, f"{ns}.ingest", events)
 
     pairs: list[tuple[float, float]] = []
+    uses: list[CpuUse] = []
+    copy_cpu: list[float] = []
     for n in range(ROUNDS):
         db = await fresh_database(url, f"bench_activity_throughput_{n}")
         await migrate(db)
-        copy_rate = await raw_copy_rate(asyncpg_dsn(db), entries, "copy_baseline")
-        pairs.append((await service_rate(bootstrap, db, ns, f"{ns}-activity-{n}"), copy_rate))
+        copy_rate, copy_cpu_per_row = await raw_copy(asyncpg_dsn(db), entries, "copy_baseline")
+        copy_cpu.append(copy_cpu_per_row)
+        pairs.append((await service_rate(bootstrap, db, ns, f"{ns}-activity-{n}", uses), copy_rate))
     consumer, copy = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
+    service_cpu = statistics.median(u.service_s / u.events for u in uses)
+    postgres_cpu = statistics.median(u.postgres_s / u.events for u in uses)
     spread = ", ".join(f"{c / b:.2f}" for c, b in pairs)
     print(f"[bench] consumer/COPY per round: {spread}", file=sys.stderr, flush=True)
 
@@ -285,6 +343,23 @@ async def throughput(bootstrap: str, url: str) -> list[Row]:
             "ev/s",
             Goal(">=", 10),
             Point("throughput", "naive loop"),
+        ),
+        # Where the consumer's time goes, per event: its own process (Kafka, decoding,
+        # building rows) and PostgreSQL (COPY, indexes, the order read model, changes),
+        # each against what the raw COPY's backend spends on the same row.
+        Row(
+            "activity",
+            "  CPU/event: consumer process vs COPY's postgres",
+            service_cpu,
+            statistics.median(copy_cpu),
+            "s/ev",
+        ),
+        Row(
+            "activity",
+            "  CPU/event: consumer's postgres vs COPY's postgres",
+            postgres_cpu,
+            statistics.median(copy_cpu),
+            "s/ev",
         ),
         *strategies,
     ]

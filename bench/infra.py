@@ -76,3 +76,29 @@ def service(command: list[str], env: dict[str, str], health_url: str | None) -> 
 
 def namespace() -> str:
     return f"bench{uuid.uuid4().hex[:8]}"
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (from /proc; gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
+
+
+async def backend_pids(dsn: str, database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` now (the stack runs them here)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
