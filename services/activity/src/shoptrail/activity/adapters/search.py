@@ -1,22 +1,28 @@
 """Searching the log without scanning it: newest entries first, then the indexes.
 
-A search's first page must not read the whole log, however common or rare
-the words. Three plans, each bounded:
+A search's page must not read the whole log, however common or rare its words.
+Each plan is bounded:
 
 1. **Recent walk.** Read the newest `RECENT_WINDOW` entries (the feed index,
-   newest first) and keep those that match; it stops at the page. Common
-   words fill the page here.
-2. **Index candidates.** Otherwise the term is rare among recent entries, so
-   rare overall or only in older ones: the trigram index finds candidates for
-   the term's rarest-looking word (`index_fragment`), the whole term is checked
-   on those, and the newest are kept. Index scans that walk the feed are turned
-   off for this statement, so the planner cannot fall back to walking the log.
-3. **Identifiers.** An order number, email, tracking number or provider id
-   names orders in the order read model (indexed, migration 0007); their
-   entries (the timeline index) match as well as the messages that mention it.
+   newest first) and keep those that match, stopping at the page: common
+   words fill it here. When some match but too few, walk on as far as the
+   page is likely to need, if that reads fewer entries than the index's
+   candidates would be (at most `WALK_LIMIT`).
+2. **Index candidates.** Otherwise the term is rare (among recent entries at
+   least): the trigram index is asked for the term's rarest part (of its
+   words and itself, the one fewest of the newest `SAMPLE` entries contain;
+   see `index_fragments`), the whole term is checked on those candidates, and
+   the newest are kept, with their exact count. Index scans, which would walk
+   the log, are off for the rest of the request, so the planner cannot fall
+   back on one.
+3. **Identifiers** (one word with a digit or @) skip the walk: an order number,
+   email, tracking number or provider id names orders in the order read model
+   (indexed, migration 0007), and the entries of those orders (the timeline
+   index) match as well as the messages that mention it.
 
-Totals are capped at `SEARCH_COUNT_CAP`: counted in the recent walk, estimated
-from it when matches are common there, else counted among the candidates.
+Totals are capped at `SEARCH_COUNT_CAP` ("1,000+"): counted among the walked
+entries, estimated from them when matches are common there, else counted
+among the index's candidates up to the cap.
 """
 
 from __future__ import annotations
