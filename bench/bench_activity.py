@@ -1,4 +1,4 @@
-"""The activity log: consume-to-database throughput, and feed/search latency at scale.
+"""The activity log: consume-to-database throughput.
 
 Throughput (1 KB events, real Kafka and PostgreSQL, the real service process):
   * the service's batched consumer, against a raw COPY of the same pre-built rows
@@ -9,9 +9,7 @@ Throughput (1 KB events, real Kafka and PostgreSQL, the real service process):
   * the write strategies, 500 entries per transaction: binary COPY with ids drawn from
     the sequence inside a savepoint (used; duplicates fall back to unnest), unnest
     ON CONFLICT, one JSON document (json_to_recordset), COPY into a temp table.
-Latency at BENCH_ROWS rows (default 1,000,000), over HTTP to the real service:
-  * a feed page (p99 < 20 ms), the 10,000th page vs the first (<= 1.5x);
-  * a selective search (p99 < 50 ms), and pg_trgm vs tsvector for search.
+Feed and search latency are bench_latency.py's.
 """
 
 from __future__ import annotations
@@ -22,11 +20,9 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from common import Goal, Point, Row
@@ -51,7 +47,6 @@ from shoptrail.activity.adapters.store import (
     insert_entries,
 )
 from shoptrail.activity.domain.entries import LogEntry, entry_from_event
-from shoptrail.activity.domain.feed import Cursor
 from shoptrail.events import Money, decode, encode, new_event
 from shoptrail.events.common import LineItem
 from shoptrail.events.ingest import OrderCreated
@@ -62,8 +57,6 @@ from shoptrail.testing import free_port
 EVENTS = int(os.environ.get("BENCH_EVENTS", "60000"))
 NAIVE_EVENTS = int(os.environ.get("BENCH_NAIVE_EVENTS", "1500"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 TOKEN = "bench-token"  # noqa: S105 - a throwaway service token for a local process
 JSON_RECORDSET = """
 INSERT INTO {log} (event_id, event_type, source, category, level, order_id, message,
@@ -365,192 +358,6 @@ async def throughput(bootstrap: str, url: str) -> list[Row]:
     ]
 
 
-FIRST_WORDS = (
-    "olivia amelia isla ava mia ivy lily sophia grace freya noah oliver george leo "
-    "arthur muna harry oscar archie henry jack theo charlie jacob freddie alfie "
-    "thomas priya yusuf chloe ella emily ruby zara hannah sofia aisha omar kai finn"
-)
-LAST_WORDS = (
-    "smith jones taylor brown williams wilson johnson davies patel robinson wright "
-    "thompson evans walker white roberts green hall wood jackson clarke khan lewis "
-    "harris martin cooper hill ward morris moore clark lee king baker harrison morgan "
-    "allen james scott"
-)
-DOMAINS_WORDS = (
-    "gmail.com outlook.com yahoo.co.uk hotmail.co.uk icloud.com btinternet.com proton.me sky.com"
-)
-EMAIL_SQL = """
-    f[1 + abs(hashint4(o)) % cardinality(f)] || '.' || l[1 + abs(hashint4(o + 7)) % cardinality(l)]
-    || (abs(hashint4(o + 13)) % 100)::text || '@' || d[1 + abs(hashint4(o + 29)) % cardinality(d)]
-"""
-
-
-async def populate(dsn: str, rows: int) -> None:
-    """A shop's history in its own words: 250,000 orders, 20 s apart, mostly info,
-    5% errors, 5% warnings, 10% debug. Customer emails come from common first and
-    last names, two digits and eight big domains, so search meets the trigram
-    frequencies of a real customer list."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        chunk = 100_000
-        for start in range(0, rows, chunk):
-            await conn.execute(
-                f"""
-                INSERT INTO activity_log (event_id, event_type, source, category, level,
-                    order_id, message, payload, occurred_at)
-                SELECT gen_random_uuid(), k[1], '/bench', k[2], k[3], 'ord_' || o, k[4],
-                       jsonb_build_object('n', g),
-                       timestamptz '2025-01-01' + g * interval '20 seconds'
-                FROM generate_series($1::bigint, $2::bigint) g,
-                LATERAL (SELECT (g % 250000)::int AS o) ord,
-                LATERAL (SELECT $3::text[] AS f, $4::text[] AS l, $5::text[] AS d) names,
-                LATERAL (SELECT {EMAIL_SQL} AS email) e,
-                LATERAL (SELECT CASE
-                    WHEN g % 20 = 0 THEN ARRAY['order.submission_failed', 'fulfilment', 'error',
-                        'Submission to Printify failed: insufficient stock for M Black']
-                    WHEN g % 20 = 1 THEN ARRAY['email.bounced', 'emails', 'warning',
-                        'Email bounced: ' || email || ' (order confirmation)']
-                    WHEN g % 10 = 2 THEN ARRAY['checkout.expired', 'carts', 'debug',
-                        'Checkout expired (' || email || ')']
-                    WHEN g % 10 = 3 THEN ARRAY['order.shipped', 'fulfilment', 'info',
-                        'Shipped via DHL — tracking: 1Z'
-                        || lpad((abs(hashint8(g)) % 1e12)::text, 12, '0')]
-                    WHEN g % 10 = 4 THEN ARRAY['order.email.confirmation_sent', 'emails', 'info',
-                        'Order confirmation sent to ' || email]
-                    WHEN g % 10 = 5 THEN ARRAY['order.submitted', 'fulfilment', 'info',
-                        'Submitted to Printify (PFY-' || (10000 + o) || ')']
-                    WHEN g % 10 = 6 THEN ARRAY['order.email.shipping_sent', 'emails', 'info',
-                        'Shipping notification sent to ' || email]
-                    ELSE ARRAY['order.created', 'orders', 'info',
-                        'Order placed — £' || (19 + o % 60) || '.00 via Stripe']
-                    END AS k) x
-                """,  # noqa: S608 - EMAIL_SQL is a constant
-                start + 1,
-                min(start + chunk, rows),
-                FIRST_WORDS.split(),
-                LAST_WORDS.split(),
-                DOMAINS_WORDS.split(),
-            )
-        await conn.execute("VACUUM ANALYZE activity_log")
-    finally:
-        await conn.close()
-
-
-async def customer_emails(conn: asyncpg.Connection, n: int) -> list[str]:
-    """Emails of `n` customers spread over the history: what a shop owner searches for."""
-    rows = await conn.fetch(
-        "SELECT substring(message FROM 'sent to (.*)$') AS email FROM activity_log "
-        "WHERE event_type = 'order.email.confirmation_sent' AND id % 997 = 0 LIMIT $1",
-        n,
-    )
-    return [r["email"] for r in rows]
-
-
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100)[98]
-
-
-async def timed(
-    client: httpx.AsyncClient, path: str, params: dict[str, Any] | list[dict[str, Any]]
-) -> list[float]:
-    """REQUESTS timed GETs; a list of params is cycled through (different search terms)."""
-    choices = params if isinstance(params, list) else [params]
-    samples = []
-    for n in range(REQUESTS):
-        started = time.perf_counter()
-        response = await client.get(path, params=choices[n % len(choices)])
-        samples.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.text
-    return samples
-
-
-async def latency(bootstrap: str, url: str) -> list[Row]:
-    db = await fresh_database(url, "bench_activity_latency")
-    await migrate(db)
-    dsn = asyncpg_dsn(db)
-    started = time.monotonic()
-    await populate(dsn, ROWS)
-    print(f"[bench] {ROWS:,} rows written in {time.monotonic() - started:.0f}s", flush=True)
-    conn = await asyncpg.connect(dsn)
-    at, ident = await conn.fetchrow(
-        "SELECT occurred_at, id FROM activity_log WHERE level <> 'debug' "
-        "ORDER BY occurred_at DESC, id DESC OFFSET $1 LIMIT 1",
-        9_999 * 50 - 1,
-    ) or (datetime.now(UTC), 0)
-    page_10k = Cursor(at, ident).encode()
-    emails = await customer_emails(conn, 50)
-    search_rates = await search_strategies(conn, emails)
-    await conn.close()
-
-    port = free_port()
-    env = {"ACTIVITY_DATABASE_URL": db, "ACTIVITY_CONSUME": "false",
-           "ACTIVITY_PORT": str(port), "ACTIVITY_SERVICE_TOKEN": TOKEN}  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    with service(["shoptrail-activity", "serve"], env, f"{base}/healthz"):
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-        ) as client:
-            for _ in range(20):  # warm up connections and caches
-                await client.get("/api/feed")
-            health = await timed(client, "/healthz", {})
-            first = await timed(client, "/api/feed", {})
-            deep = await timed(client, "/api/feed", {"after": page_10k})
-            attention = await timed(client, "/api/feed", {"tab": "attention"})
-            category = await timed(client, "/api/feed", {"category": "emails"})
-            search = await timed(client, "/api/feed", [{"q": e} for e in emails])
-            # Common words and names: trigrams found in tens of thousands of rows.
-            common = await timed(client, "/api/feed", {"q": "confirmation sent to olivia.smith"})
-    rows = f"{ROWS / 1e6:g}M rows"
-    page1, health_p99 = p99(first), p99(health)
-    return [
-        Row("activity", f"feed page 1 p99 vs /healthz ({rows}) <20ms", page1, health_p99, "s/req"),
-        Row("activity", "feed page 10,000 p99 vs page 1 (<=1.5x)", p99(deep), page1, "s/req"),
-        Row("activity", "needs-attention page p99 vs page 1", p99(attention), page1, "s/req"),
-        Row("activity", "category page p99 vs page 1", p99(category), page1, "s/req"),
-        Row(
-            "activity",
-            "search p99, 50 customer emails, vs /healthz <50ms",
-            p99(search),
-            health_p99,
-            "s/req",
-        ),
-        Row(
-            "activity", "  search p99, common words + name, vs page 1", p99(common), page1, "s/req"
-        ),
-        *search_rates,
-    ]
-
-
-async def search_strategies(conn: asyncpg.Connection, emails: list[str]) -> list[Row]:
-    """pg_trgm (used: substring match on emails, order numbers) vs a tsvector index."""
-    await conn.execute(
-        "CREATE INDEX IF NOT EXISTS bench_tsv ON activity_log "
-        "USING gin (to_tsvector('simple', message))"
-    )
-    await conn.execute("ANALYZE activity_log")
-    trgm, tsv = [], []
-    for term in emails:
-        started = time.perf_counter()
-        await conn.fetch(
-            "SELECT id FROM activity_log WHERE message ILIKE $1 "
-            "ORDER BY occurred_at DESC, id DESC LIMIT 51",
-            f"%{term}%",
-        )
-        trgm.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await conn.fetch(
-            "SELECT id FROM activity_log WHERE to_tsvector('simple', message) @@ "
-            "plainto_tsquery('simple', $1) ORDER BY occurred_at DESC, id DESC LIMIT 51",
-            term,
-        )
-        tsv.append(time.perf_counter() - started)
-    await conn.execute("DROP INDEX bench_tsv")
-    return [Row("activity", "search SQL p99: pg_trgm vs tsvector", p99(trgm), p99(tsv), "s/q")]
-
-
 def run() -> list[Row]:
     bootstrap, url = connection_info()
-    parts = os.environ.get("BENCH_ACTIVITY_PARTS", "throughput,latency").split(",")
-    rows = asyncio.run(throughput(bootstrap, url)) if "throughput" in parts else []
-    rows += asyncio.run(latency(bootstrap, url)) if "latency" in parts else []
-    return rows
+    return asyncio.run(throughput(bootstrap, url))

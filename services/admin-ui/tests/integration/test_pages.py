@@ -110,6 +110,15 @@ class TestFeed:
         found = await client.http.get("/admin/activity", params={"q": "stock"})
         assert len(row_ids(found.text)) == 1 and "variant out of stock" in found.text
 
+    async def test_a_search_matching_more_than_a_thousand_says_1000_and_more(
+        self, client: AdminClient, activity: ActivityHandle, story: Story
+    ) -> None:
+        await activity.log(*(story.at(i, story.sync_completed(i)) for i in range(1100)))
+        found = await client.http.get("/admin/activity", params={"q": "sync"})
+        assert '<p id="feed-total">1,000+ entries</p>' in found.text
+        everything = await client.http.get("/admin/activity")
+        assert '<p id="feed-total">1,100 entries</p>' in everything.text
+
     async def test_fifty_per_page_with_older_and_newer(
         self, client: AdminClient, activity: ActivityHandle, story: Story
     ) -> None:

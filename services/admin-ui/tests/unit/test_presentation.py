@@ -10,7 +10,7 @@ import pytest
 from shoptrail.admin_ui.config import Settings
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
 from shoptrail.admin_ui.domain.models import Entry
-from shoptrail.admin_ui.domain.presentation import actions_for, event_label
+from shoptrail.admin_ui.domain.presentation import actions_for, event_label, how_many
 from shoptrail.admin_ui.entrypoints.web import build_templates, safe_href
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="alert(1)">'
@@ -71,6 +71,13 @@ class TestActions:
     def test_nothing_once_resolved_or_for_info(self) -> None:
         assert not actions_for(entry(needs_attention=False)).any
         assert not actions_for(entry(level="info", needs_attention=False)).any
+
+    def test_counts_read_with_separators_and_a_capped_one_with_a_plus(self) -> None:
+        assert [how_many(1), how_many(12345), how_many(1000, capped=True)] == [
+            "1",
+            "12,345",
+            "1,000+",
+        ]
 
     def test_labels(self) -> None:
         assert event_label("order.submission_failed") == "Submission failed"

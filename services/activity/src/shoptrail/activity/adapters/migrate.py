@@ -23,7 +23,10 @@ async def migrate(database_url: str, revision: str = "head") -> None:
     """Bring the database at `database_url` up to `revision`."""
     engine = create_async_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        # Alembic opens a transaction per migration on this connection, so that a
+        # migration may step outside one (CREATE INDEX CONCURRENTLY).
+        async with engine.connect() as conn:
             await conn.run_sync(_upgrade, revision)
+            await conn.commit()
     finally:
         await engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -20,11 +20,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters.search import Search, escape_like, search_clause
 from shoptrail.activity.adapters.tables import activity_counts, activity_log, orders
 from shoptrail.activity.domain.feed import (
     ATTENTION_LEVELS,
     CHANGES_LIMIT,
     PAGE_SIZE,
+    SEARCH_COUNT_CAP,
     Cursor,
     Direction,
     FeedChanges,
@@ -34,7 +36,6 @@ from shoptrail.activity.domain.feed import (
 )
 
 t = activity_log
-SEARCH_COUNT_CAP = 10_000
 LATEST_CHANGE = "SELECT coalesce(max(seq), 0) FROM activity_changes"
 
 # Literal SQL, not bound parameters: the planner can only use a partial index
@@ -43,10 +44,6 @@ NOT_DEBUG: ColumnElement[bool] = literal_column("activity_log.level <> 'debug'",
 NEEDS_ATTENTION: ColumnElement[bool] = literal_column(
     "activity_log.level IN ('warning', 'error') AND activity_log.resolved_at IS NULL", Boolean
 )
-
-
-def escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def filter_clause(f: FeedFilter) -> ColumnElement[bool]:
@@ -63,8 +60,35 @@ def filter_clause(f: FeedFilter) -> ColumnElement[bool]:
     if f.order_id:
         clauses.append(t.c.order_id == f.order_id)
     if f.search:
-        clauses.append(t.c.message.ilike(f"%{escape_like(f.search)}%", escape="\\"))
+        clauses.append(search_clause(f.search))
     return and_(true(), *clauses)
+
+
+def _page(
+    rows: list[Any],
+    f: FeedFilter,
+    cursor: Cursor | None,
+    direction: Direction,
+    limit: int,
+    total: int,
+    capped: bool,
+    seq: int,
+) -> FeedPage:
+    """A page from up to `limit + 1` rows in feed order (one more says there are more)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if direction == "newer":
+        rows.reverse()
+    entries = [entry_dict(r) for r in rows]
+    first = Cursor(rows[0].occurred_at, rows[0].id) if rows else None
+    last = Cursor(rows[-1].occurred_at, rows[-1].id) if rows else None
+    if direction == "older":
+        older = last if more else None
+        newer = first if cursor is not None else None
+    else:
+        newer = first if more else None
+        older = last
+    return FeedPage(entries, older, newer, total, capped, f, seq)
 
 
 def entry_dict(row: Any) -> dict[str, Any]:
@@ -88,6 +112,8 @@ class LogQueries:
         limit: int = PAGE_SIZE,
     ) -> FeedPage:
         """One page of the feed, newest first, from `cursor` in `direction`."""
+        if f.search:
+            return await self._search(f, cursor=cursor, direction=direction, limit=limit)
         stmt: Select[Any] = select(t).where(filter_clause(f))
         key = tuple_(t.c.occurred_at, t.c.id)
         if direction == "older":
@@ -102,24 +128,26 @@ class LogQueries:
             # Read first: every change up to this number is in what the page query sees.
             seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
-            if cursor is None and len(rows) <= limit and (f.search or f.order_id):
+            if cursor is None and len(rows) <= limit and f.order_id:
                 total, capped = len(rows), False  # the page holds every match: no second scan
             else:
                 total, capped = await self._total(conn, f)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        if direction == "newer":
-            rows.reverse()
-        entries = [entry_dict(r) for r in rows]
-        first = Cursor(rows[0].occurred_at, rows[0].id) if rows else None
-        last = Cursor(rows[-1].occurred_at, rows[-1].id) if rows else None
-        if direction == "older":
-            older = last if more else None
-            newer = first if cursor is not None else None
-        else:
-            newer = first if more else None
-            older = last
-        return FeedPage(entries, older, newer, total, capped, f, seq)
+        return _page(rows, f, cursor, direction, limit, total, capped, seq)
+
+    async def _search(
+        self, f: FeedFilter, *, cursor: Cursor | None, direction: Direction, limit: int
+    ) -> FeedPage:
+        """A search page: newest matches first, never a scan of the log (see `search`)."""
+        assert f.search is not None
+        base = filter_clause(replace(f, search=None))
+        async with self.engine.connect() as conn:
+            seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
+            base_total = await self._counted(conn, replace(f, search=None))
+            search = await Search.start(conn, base, base_total, f.search)
+            rows, counted = await search.page(cursor=cursor, direction=direction, limit=limit + 1)
+            if counted is None:
+                counted = await search.total()
+        return _page(rows, f, cursor, direction, limit, *counted, seq)
 
     async def changes(
         self, f: FeedFilter, *, since: int, limit: int = CHANGES_LIMIT
@@ -179,7 +207,7 @@ class LogQueries:
         return FeedChanges(since, seq, entries, complete=complete)
 
     async def _total(self, conn: Any, f: FeedFilter) -> tuple[int, bool]:
-        if f.search or f.order_id:
+        if f.order_id:  # one order's entries: few, and indexed
             inner = select(literal(1)).select_from(t).where(filter_clause(f))
             capped = inner.limit(SEARCH_COUNT_CAP + 1).subquery()
             n = int(await conn.scalar(select(func.count()).select_from(capped)) or 0)

@@ -18,6 +18,8 @@ class Tab(StrEnum):
 
 ATTENTION_LEVELS = ("warning", "error")
 PAGE_SIZE = 50
+SEARCH_COUNT_CAP = 1_000
+"""Searches count their matches up to this many; beyond it the total reads "1,000+"."""
 
 
 class InvalidCursorError(ValueError):
@@ -104,3 +106,31 @@ class FeedChanges:
 
 
 Direction = Literal["older", "newer"]
+
+
+def looks_like_identifier(term: str) -> bool:
+    """An email, order number, tracking number or provider id: one word with a digit or @."""
+    return (
+        len(term) >= 4
+        and not any(c.isspace() for c in term)
+        and any(c.isdigit() or c == "@" for c in term)
+    )
+
+
+def index_fragments(term: str) -> list[str]:
+    """Parts of a search the trigram index could be asked for; the whole term is checked after.
+
+    The index's cost grows with how common each of the asked trigrams is, not
+    with how many entries match: the template words around a name or an email
+    ("confirmation sent to", "@gmail.com") are in millions of entries. Each
+    word of three or more letters (of an email, its part before the domain) is
+    a candidate, and the whole term last; the search asks for the one rarest
+    among recent entries. All are substrings of `term`, so nothing is missed.
+    """
+    parts: list[str] = []
+    for word in term.split():
+        local, at, _ = word.partition("@")
+        part = local + at if at and len(local) >= 3 else word
+        if len(part) >= 3 and part not in parts and part != term:
+            parts.append(part)
+    return [*parts, term]

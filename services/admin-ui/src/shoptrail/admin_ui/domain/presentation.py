@@ -59,6 +59,11 @@ def event_label(event_type: str) -> str:
     return EVENT_LABELS.get(event_type, event_type)
 
 
+def how_many(total: int, capped: bool = False) -> str:
+    """ "1,000+" for a search counted up to its cap; "1,234", "1" otherwise."""
+    return f"{total:,}+" if capped else f"{total:,}"
+
+
 @dataclass(frozen=True)
 class EntryActions:
     """The buttons a feed row shows."""

@@ -78,6 +78,7 @@ def build_templates(settings: Settings) -> jinja2.Environment:
         "full_time": lambda when: timefmt.full_timestamp(when, zone=zone),
         "ago": lambda when, now: timefmt.relative_time(when, now=now),
         "event_label": presentation.event_label,
+        "how_many": presentation.how_many,
         "safe_href": safe_href,
         "segment": lambda value: quote(str(value), safe=""),
         "price": lambda m: money(m.get("amount"), m.get("currency")) if isinstance(m, dict) else "",
