@@ -55,13 +55,15 @@ EVENT_ID = uuid.UUID(int=0)
 HISTORY = datetime(2020, 1, 1, tzinfo=UTC)
 TIME = "2020-01-01T00:00:00Z"
 NAMES = (
-    "olivia amelia isla ava mia ivy lily sophia grace freya noah oliver george leo arthur "
-    "harry oscar archie henry jack theo charlie priya yusuf chloe ella emily ruby zara omar"
-).split()
+    "olivia", "amelia", "isla", "ava", "mia", "ivy", "lily", "sophia", "grace", "freya", "noah",
+    "oliver", "george", "leo", "arthur", "harry", "oscar", "archie", "henry", "jack", "theo",
+    "charlie", "priya", "yusuf", "chloe", "ella", "emily", "ruby", "zara", "omar",
+)  # fmt: skip
 SURNAMES = (
-    "smith jones taylor brown williams wilson johnson davies patel robinson wright thompson "
-    "evans walker white roberts green hall wood jackson clarke khan lewis harris martin"
-).split()
+    "smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "patel",
+    "robinson", "wright", "thompson", "evans", "walker", "white", "roberts", "green", "hall",
+    "wood", "jackson", "clarke", "khan", "lewis", "harris", "martin",
+)  # fmt: skip
 DOMAINS = ("gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com", "proton.me", "sky.com")
 
 
@@ -93,7 +95,10 @@ def _templates() -> dict[str, tuple[str, bytes, list[tuple[str, bytes]]]]:
             "fulfilment",
             OrderSubmissionFailed.example().model_copy(update={"order_id": ORDER}),
         ),
-        "submitted": ("fulfilment", OrderSubmitted.example().model_copy(update={"order_id": ORDER})),
+        "submitted": (
+            "fulfilment",
+            OrderSubmitted.example().model_copy(update={"order_id": ORDER}),
+        ),
         "shipped": (
             "fulfilment",
             OrderShipped.example().model_copy(
@@ -126,8 +131,9 @@ def orders_for(events: int) -> int:
     return n
 
 
-PLACEHOLDER = re.compile("|".join(re.escape(p) for p in (ORDER, NUMBER, EMAIL, TRACKING,
-                                                           str(EVENT_ID), TIME)))
+PLACEHOLDER = re.compile(
+    "|".join(re.escape(p) for p in (ORDER, NUMBER, EMAIL, TRACKING, str(EVENT_ID), TIME))
+)
 
 
 def _parts(text: str) -> list[str]:
@@ -137,6 +143,10 @@ def _parts(text: str) -> list[str]:
         parts += [text[last : found.start()], found.group()]
         last = found.end()
     return [*parts, text[last:]]
+
+
+def _filled(parts: list[str], values: dict[str, str]) -> bytes:
+    return "".join([values[p] if i % 2 else p for i, p in enumerate(parts)]).encode()
 
 
 def records(events: int) -> Iterator[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]:
@@ -162,11 +172,12 @@ def records(events: int) -> Iterator[tuple[str, bytes, bytes, list[tuple[str, by
             h = os.urandom(16).hex()
             swap[str(EVENT_ID)] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
             swap[TIME] = f"{at.isoformat()[:19]}Z"
-
-            def filled(parts: list[str]) -> bytes:
-                return "".join([swap[p] if i % 2 else p for i, p in enumerate(parts)]).encode()
-
-            yield suffix, order.encode(), filled(value), [(k, filled(v)) for k, v in headers]
+            yield (
+                suffix,
+                order.encode(),
+                _filled(value, swap),
+                [(k, _filled(v, swap)) for k, v in headers],
+            )
             made += 1
         n += 1
 
@@ -260,9 +271,7 @@ async def bulk_load(dsn: str, folder: Path) -> tuple[float, int]:
         await conn.execute("CHECKPOINT")  # both sides start without the other's dirty pages
         started = time.monotonic()
         for table in TABLES:
-            await conn.copy_to_table(
-                f"bulk_{table}", source=str(folder / table), format="binary"
-            )
+            await conn.copy_to_table(f"bulk_{table}", source=str(folder / table), format="binary")
             for statement in definitions[table]:
                 await conn.execute(statement)
         seconds = time.monotonic() - started
@@ -296,9 +305,13 @@ async def run_async() -> list[Row]:
         finally:
             await admin.close()
     label = f"{logged / 1e6:g}M events"
-    rows = [Row("replay", f"replay vs COPY + index build, {label} (<={GOAL}x)", replay_s, load_s, "s")]
+    rows = [
+        Row("replay", f"replay vs COPY + index build, {label} (<={GOAL}x)", replay_s, load_s, "s")
+    ]
     if DRY_RUN:
-        rows.append(Row("replay", "  replay --dry-run (read + decode) vs COPY + index", dry, load_s, "s"))
+        rows.append(
+            Row("replay", "  replay --dry-run (read + decode) vs COPY + index", dry, load_s, "s")
+        )
     print(
         f"[bench] replay: {replay_s:.0f} s vs bulk load {load_s:.0f} s = {replay_s / load_s:.2f}x "
         f"(goal <= {GOAL}x: {'held' if replay_s / load_s <= GOAL else 'NOT held'})",
