@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters import rebuild
 from shoptrail.activity.adapters.pruning import prune
 from shoptrail.activity.adapters.topic_reader import TopicReader
 from shoptrail.activity.service_layer.replay import ReplayStats, replay
@@ -28,6 +29,15 @@ SELECT event_id, event_type, source, category, level, order_id, message, payload
 FROM activity_log ORDER BY event_id
 """
 ORDERS = "SELECT * FROM orders ORDER BY order_id"
+INDEXES = """
+SELECT tablename, indexname, indexdef FROM pg_indexes
+WHERE tablename IN ('activity_log', 'orders') ORDER BY 1, 2
+"""
+
+
+async def live_indexes(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(INDEXES))).all())
 
 
 async def snapshot(engine: AsyncEngine) -> tuple[list[Any], list[Any], list[Any]]:
@@ -81,6 +91,7 @@ async def test_replay_reproduces_the_live_log_while_the_service_keeps_serving(
     await api.post(f"/api/entries/{bounce['id']}/resolve", json={"note": "address fixed"})
     before = await snapshot(engine)
     badge_before = await badge(api)
+    indexes_before = await live_indexes(engine)
 
     seen: list[ReplayStats] = []
     replaying = asyncio.create_task(
@@ -107,6 +118,7 @@ async def test_replay_reproduces_the_live_log_while_the_service_keeps_serving(
     assert after[0] == before[0], "log entries differ after replay"
     assert after[1] == before[1], "order read model differs after replay"
     assert after[2] == before[2], "counts differ after replay"
+    assert await live_indexes(engine) == indexes_before, "the migration's indexes, by name"
     assert await badge(api) == badge_before
 
     # The live consumer carries on into the swapped-in table.
@@ -118,6 +130,33 @@ async def test_replay_reproduces_the_live_log_while_the_service_keeps_serving(
         return any(e["event_id"] == str(late.id) for e in found.json())
 
     await eventually(logged)
+
+
+@pytest.mark.postgres
+async def test_rebuild_tables_load_with_the_indexes_writes_read_and_get_the_rest_after(
+    engine: AsyncEngine,
+) -> None:
+    async def matched() -> set[str]:
+        """The live indexes the rebuild tables have an index of the same definition for."""
+        return {
+            live
+            for pair in rebuild.PAIRS
+            for live, _ in await rebuild.matching_indexes(conn, pair[0], pair[1])
+        }
+
+    async with engine.begin() as conn:
+        every = {row.indexname for row in (await conn.execute(text(INDEXES))).all()}
+        deferred = await rebuild.prepare(conn)
+        during_load = await matched()
+        await rebuild.build_indexes(conn, deferred)
+        after_load = await matched()
+
+    assert during_load == {
+        "activity_log_pkey", "activity_log_event_id_key", "orders_pkey",  # unique: dedup
+        "activity_log_timeline", "activity_log_category",  # auto-resolve's look-ups
+    }  # fmt: skip
+    assert "activity_log_search" in every - during_load
+    assert after_load == every
 
 
 @pytest.mark.kafka

@@ -13,13 +13,40 @@ LIVE = LogTables()
 REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild", live=False)
 PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous", live=False)
 PAIRS = ((LIVE.log, REBUILD.log, PREVIOUS.log), (LIVE.orders, REBUILD.orders, PREVIOUS.orders))
+WRITE_PATH_INDEXES = frozenset({"activity_log_timeline", "activity_log_category"})
+"""Live indexes that replay's own writes read: auto-resolve finds an order's errors by
+order id, a provider's or a problem's by category. With the unique ones (the ids, the
+event id every write deduplicates on, the order id) they are kept during the load; the
+others (feed, search, attention, …) only serve readers and are built once at the end."""
 
 
-async def prepare(conn: AsyncConnection) -> None:
-    """Empty rebuild tables with the live tables' columns, defaults and indexes."""
+async def prepare(conn: AsyncConnection) -> list[str]:
+    """Empty rebuild tables with the live tables' columns, defaults and the indexes writes
+    need; returns the other indexes' definitions, for `build_indexes` after the load.
+
+    Building an index over the loaded rows is several times cheaper than keeping it
+    up to date row by row (a trigram index above all); bench/bench_replay.py measures it.
+    """
+    deferred = []
     for live, rebuild, _ in PAIRS:
         await conn.execute(text(f"DROP TABLE IF EXISTS {rebuild}"))
         await conn.execute(text(f"CREATE TABLE {rebuild} (LIKE {live} INCLUDING ALL)"))
+        unique = await _unique_indexes(conn, rebuild)
+        for live_index, rebuild_index in await matching_indexes(conn, live, rebuild):
+            if live_index in WRITE_PATH_INDEXES or rebuild_index in unique:
+                continue
+            definition = await conn.scalar(
+                text("SELECT pg_get_indexdef(to_regclass(:i))"), {"i": rebuild_index}
+            )
+            await conn.execute(text(f"DROP INDEX {rebuild_index}"))
+            deferred.append(str(definition))
+    return deferred
+
+
+async def build_indexes(conn: AsyncConnection, definitions: list[str]) -> None:
+    """Build the indexes `prepare` left out, over the loaded rows (before the swap)."""
+    for definition in definitions:
+        await conn.execute(text(definition))
 
 
 async def lock_live(conn: AsyncConnection) -> None:
@@ -50,7 +77,7 @@ async def swap(conn: AsyncConnection) -> None:
     for trigger in ("activity_counts_ins", "activity_counts_upd", "activity_counts_del"):
         await conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {LIVE.log}"))
     for live, rebuild, previous in PAIRS:
-        names = await _matching_indexes(conn, live, rebuild)
+        names = await matching_indexes(conn, live, rebuild)
         for live_index, _ in names:
             await conn.execute(
                 text(f"ALTER INDEX {live_index} RENAME TO {_previous_name(live_index)}")
@@ -77,9 +104,18 @@ def _previous_name(name: str) -> str:
     return (name[:50] + "_previous")[:63]
 
 
-async def _matching_indexes(
-    conn: AsyncConnection, live: str, rebuild: str
-) -> list[tuple[str, str]]:
+async def _unique_indexes(conn: AsyncConnection, table: str) -> set[str]:
+    rows = await conn.execute(
+        text(
+            "SELECT indexrelid::regclass::text FROM pg_index "
+            "WHERE indrelid = to_regclass(:t) AND indisunique"
+        ),
+        {"t": table},
+    )
+    return set(rows.scalars())
+
+
+async def matching_indexes(conn: AsyncConnection, live: str, rebuild: str) -> list[tuple[str, str]]:
     """Pair each live index with the rebuild table's index of the same definition."""
 
     async def definitions(table: str) -> dict[str, str]:

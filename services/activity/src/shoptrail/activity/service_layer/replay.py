@@ -73,6 +73,7 @@ async def replay(
 ) -> ReplayStats:
     """Read every topic from the beginning into rebuild tables; swap them in when complete.
 
+    Indexes only readers use are built once the topics are read (see `rebuild.prepare`).
     The live tables keep serving throughout. The final catch-up and the swap
     run in one transaction that holds writers back, so nothing consumed live
     in the meantime is lost, and manual resolutions are carried over.
@@ -90,15 +91,18 @@ async def replay(
         stats.expected = await reader.remaining()
         progress(stats)
         store: LogStore = DryRunStore()
+        deferred: list[str] = []
         if not dry_run:
             async with engine.begin() as conn:
-                await rebuild.prepare(conn)
+                deferred = await rebuild.prepare(conn)
             store = PostgresLogStore(engine, tables=rebuild.REBUILD)
         async for batch in reader.batches(batch_size):
             stats.add(await record_resiliently(**written(batch, store)))
             progress(stats)
         if dry_run:
             return stats
+        async with engine.begin() as conn:  # before the lock: the live tables keep serving
+            await rebuild.build_indexes(conn, deferred)
         async with engine.begin() as conn:
             await rebuild.lock_live(conn)
             await reader.extend_to_current_end()
