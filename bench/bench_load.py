@@ -5,7 +5,8 @@ Kafka and PostgreSQL on private ports). For each rate in BENCH_LOAD_RATES
 (default 200 orders/s, the issue's realistic burst), distinct signed
 `checkout.session.completed` webhooks go out on a fixed schedule for
 BENCH_LOAD_SECONDS (30), whatever the answers (an open loop, as Stripe sends),
-while PAGERS (20) logged-in owners page the admin's feed and a live WebSocket
+while PAGERS (20) logged-in owners page the admin's feed (each a page every
+BENCH_LOAD_PAGE_EVERY s, default 1; 0: as fast as answers come) and a live WebSocket
 client (the admin's open page) receives the entries. The benchmark prints:
 
 - webhook → 2xx p50 / p99 (ingest answers once Kafka acknowledged the event)
@@ -52,7 +53,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from bench_feed import feed_entries, paging
+from bench_feed import OLDER, feed_entries, paging
 from common import Row
 from infra import REPO, service
 
@@ -75,6 +76,8 @@ RATES = [int(r) for r in os.environ.get("BENCH_LOAD_RATES", "200").split(",") if
 ALONE_RATES = [int(r) for r in os.environ.get("BENCH_LOAD_ALONE_RATES", "200,400").split(",") if r]
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
 PAGERS = int(os.environ.get("BENCH_LOAD_PAGERS", "20"))
+PAGE_EVERY = float(os.environ.get("BENCH_LOAD_PAGE_EVERY", "1"))
+"""Seconds between one owner's page turns (0: as fast as the answers come, as bench_feed)."""
 TARGET_P99_MS = 50.0
 TARGET_LIVE_P99_MS = 250.0
 DRAIN_TIMEOUT_S = 1200.0
@@ -282,6 +285,40 @@ async def drained(looker: Looker, orders: list[senders.Checkout], since: float) 
         await asyncio.sleep(1.0)
 
 
+async def turn_pages(
+    http: httpx.AsyncClient, every: float, stop: asyncio.Event, latencies: list[float]
+) -> None:
+    """An owner reading the feed: the first page, then three older ones, a page every
+    `every` seconds (the pace of a reader, not a synchronisation)."""
+    path, turned = "/admin/activity", 0
+    while not stop.is_set():
+        started = time.perf_counter()
+        response = await http.get(path)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            latencies[-1] = float("inf")  # an error counts as the slowest answer
+        turned += 1
+        older = OLDER.search(response.text)
+        path = older.group(1).replace("&amp;", "&") if older and turned % 4 else "/admin/activity"
+        await asyncio.sleep(max(0.0, every - (time.perf_counter() - started)))
+
+
+async def owners_paging(
+    readers: list[httpx.AsyncClient], seconds: float | None, stop: asyncio.Event
+) -> list[float]:
+    """Every owner paging at PAGE_EVERY (bench_feed's tight loop when 0), for `seconds` or
+    until `stop`; their page latencies."""
+    if PAGE_EVERY <= 0:
+        return await paging(readers, seconds, stop)
+    latencies: list[float] = []
+    tasks = [asyncio.create_task(turn_pages(h, PAGE_EVERY, stop, latencies)) for h in readers]
+    if seconds is not None:
+        await asyncio.sleep(seconds)  # a measuring window, not a synchronisation
+        stop.set()
+    await asyncio.gather(*tasks)
+    return latencies
+
+
 @dataclasses.dataclass
 class Owners:
     """Logged-in admin clients paging the feed, and their latencies on the quiet shop."""
@@ -294,13 +331,14 @@ async def owners(shop: LaunchedShop, count: int = PAGERS) -> Owners:
     readers = [httpx.AsyncClient(base_url=shop.urls["admin-ui"], timeout=60) for _ in range(count)]
     for http in readers:  # one after another: the login throttle bounds concurrent verifies
         await log_in(http, *dev.ADMIN_LOGIN)
-    return Owners(readers, await paging(readers, 10.0, asyncio.Event()))
+    return Owners(readers, await owners_paging(readers, 10.0, asyncio.Event()))
 
 
 async def at_rate(
     shop: LaunchedShop, sender: Sender, looker: Looker, bare: str, rate: int, admin: Owners
 ) -> tuple[list[Row], float]:
     label = f"{rate}/s for {SECONDS:.0f} s"
+    pace = f"{PAGERS} pagers@{PAGE_EVERY:g}s"
     bare_ms = await baseline(sender, bare, rate, SECONDS)
     orders = [checkout(f"bench-{rate}") for _ in range(int(rate * SECONDS))]
     stop = asyncio.Event()
@@ -316,7 +354,7 @@ async def at_rate(
     processes = roots(shop)
     cpu_before = cpu_seconds(processes)
     stop_paging = asyncio.Event()
-    pagers = asyncio.create_task(paging(admin.readers, None, stop_paging))
+    pagers = asyncio.create_task(owners_paging(admin.readers, None, stop_paging))
     began = time.time()
     answers = await open_loop(sender, orders, rate)
     sent_all = time.monotonic()
@@ -357,7 +395,7 @@ async def at_rate(
             refused, len(orders), "webhooks"),
         Row("load", f"drain after the last webhook vs the burst, {label}", drain_s,
             SECONDS, "s"),
-        Row("load", f"webhook→live entry p50 vs →2xx p50, {PAGERS} pagers, {label}",
+        Row("load", f"webhook→live entry p50 vs →2xx p50, {pace}, {label}",
             quantile(to_live, 0.5), quantile(times, 0.5), "ms"),
         Row("load", f"webhook→live entry p99 (<=250ms) vs →2xx p99, {label}",
             live_p99, p99, "ms"),
@@ -366,9 +404,9 @@ async def at_rate(
         *breakdown(orders, answers, kafka, stamps, arrived, label),
         Row("load", f"  this process's loop lag p99 vs its p50, {label}",
             quantile(lags, 0.99), quantile(lags, 0.5), "ms"),
-        Row("load", f"admin feed page p50, {PAGERS} pagers, burst vs quiet, {label}",
+        Row("load", f"admin feed page p50, {pace}, burst vs quiet, {label}",
             quantile(busy, 0.5), quantile(quiet, 0.5), "ms"),
-        Row("load", f"admin feed page p99, {PAGERS} pagers, burst vs quiet, {label}",
+        Row("load", f"admin feed page p99, {pace}, burst vs quiet, {label}",
             quantile(busy, 0.99), quantile(quiet, 0.99), "ms"),
     ]  # fmt: skip
     used = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
