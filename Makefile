@@ -56,3 +56,10 @@ infra-down:
 	python3 deploy/local/stack.py down
 infra-status:
 	python3 deploy/local/stack.py status
+
+## make bench-tools: the peers bench/bench_peers.py compares against (Kafka Connect with the
+## Debezium JDBC sink, Benthos), fetched and built once into the cache; `make bench` needs them
+.PHONY: bench-tools
+bench-tools:
+	bash bench/peers/setup.sh >/dev/null
+bench: bench-tools
