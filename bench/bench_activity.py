@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from common import Goal, Point, Row
+from common import Goal, Row
 from infra import (
     asyncpg_dsn,
     backend_pids,
@@ -326,7 +326,6 @@ async def throughput(bootstrap: str, url: str) -> list[Row]:
             copy,
             "ev/s",
             Goal(">=", 0.7),
-            Point("throughput", "Shoptrail consumer"),
         ),
         Row(
             "activity",
@@ -335,7 +334,6 @@ async def throughput(bootstrap: str, url: str) -> list[Row]:
             naive,
             "ev/s",
             Goal(">=", 10),
-            Point("throughput", "naive loop"),
         ),
         # Where the consumer's time goes, per event: its own process (Kafka, decoding,
         # building rows) and PostgreSQL (COPY, indexes, the order read model, changes),
