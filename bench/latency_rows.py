@@ -20,99 +20,20 @@ import time
 
 import asyncpg
 
-FIRST = [
-    "olivia",
-    "amelia",
-    "isla",
-    "ava",
-    "mia",
-    "ivy",
-    "lily",
-    "sophia",
-    "grace",
-    "freya",
-    "noah",
-    "oliver",
-    "george",
-    "leo",
-    "arthur",
-    "muna",
-    "harry",
-    "oscar",
-    "archie",
-    "henry",
-    "jack",
-    "theo",
-    "charlie",
-    "jacob",
-    "freddie",
-    "alfie",
-    "thomas",
-    "priya",
-    "yusuf",
-    "chloe",
-    "ella",
-    "emily",
-    "ruby",
-    "zara",
-    "hannah",
-    "sofia",
-    "aisha",
-    "omar",
-    "kai",
-    "finn",
-]
-LAST = [
-    "smith",
-    "jones",
-    "taylor",
-    "brown",
-    "williams",
-    "wilson",
-    "johnson",
-    "davies",
-    "patel",
-    "robinson",
-    "wright",
-    "thompson",
-    "evans",
-    "walker",
-    "white",
-    "roberts",
-    "green",
-    "hall",
-    "wood",
-    "jackson",
-    "clarke",
-    "khan",
-    "lewis",
-    "harris",
-    "martin",
-    "cooper",
-    "hill",
-    "ward",
-    "morris",
-    "moore",
-    "clark",
-    "lee",
-    "king",
-    "baker",
-    "harrison",
-    "morgan",
-    "allen",
-    "james",
-    "scott",
-]
-DOMAINS = [
-    "gmail.com",
-    "outlook.com",
-    "yahoo.co.uk",
-    "hotmail.co.uk",
-    "icloud.com",
-    "btinternet.com",
-    "proton.me",
-    "sky.com",
-]
+FIRST = (  # noqa: SIM905 - words read better as words
+    "olivia amelia isla ava mia ivy lily sophia grace freya noah oliver george leo arthur "
+    "muna harry oscar archie henry jack theo charlie jacob freddie alfie thomas priya "
+    "yusuf chloe ella emily ruby zara hannah sofia aisha omar kai finn"
+).split()
+LAST = (  # noqa: SIM905 - words read better as words
+    "smith jones taylor brown williams wilson johnson davies patel robinson wright "
+    "thompson evans walker white roberts green hall wood jackson clarke khan lewis harris "
+    "martin cooper hill ward morris moore clark lee king baker harrison morgan allen "
+    "james scott"
+).split()
+DOMAINS = (  # noqa: SIM905 - words read better as words
+    "gmail.com outlook.com yahoo.co.uk hotmail.co.uk icloud.com btinternet.com proton.me sky.com"
+).split()
 CUSTOMERS = 200_000
 START = "2021-01-01"
 STEP_SECONDS = 20

@@ -18,7 +18,8 @@ Each plan is bounded:
 3. **Identifiers** (one word with a digit or @) skip the walk: an order number,
    email, tracking number or provider id names orders in the order read model
    (indexed, migration 0007), and the entries of those orders (the timeline
-   index) match as well as the messages that mention it.
+   index) match; an email also the messages that mention it (abandoned carts,
+   checkouts with no order), from the trigram index.
 
 Totals are capped at `SEARCH_COUNT_CAP` ("1,000+"): counted among the walked
 entries, estimated from them when matches are common there, else counted
@@ -148,6 +149,11 @@ class Search:
         return cls(conn, base, base_total, term, order_ids)
 
     def _found(self, c: Any, fragment: str) -> ColumnElement[bool]:
+        if self.order_ids and "@" not in self.term:
+            # An order number, tracking number or provider id the read model knows is
+            # mentioned in its orders' entries only: the timeline index finds them all.
+            of_orders: ColumnElement[bool] = c.order_id.in_(self.order_ids)
+            return of_orders
         mentions = _mentions(c, self.term, fragment)
         return or_(mentions, c.order_id.in_(self.order_ids)) if self.order_ids else mentions
 
