@@ -4,9 +4,18 @@ One real activity process consumes from real Kafka while BENCH_LIVE_RATE events/
 (default 500) are published for BENCH_LIVE_SECONDS; N feed-subscribed WebSocket
 clients (1,000, then 2,000 and 5,000 to see where latency takes off) receive
 them. The in-run baseline is publish-to-database-commit, read from the log
-(the change's commit-time stamp minus the event's time).
-Targets: publish-to-client p99 < 150 ms; p99(client) - p99(commit) < 100 ms;
-memory per idle connection < 64 KB.
+(the change's commit-time stamp minus the event's time). Each step also reports
+the CPU the push replica, the consumer and the clients' process used (so a
+starved clients' process is seen, not measured as push latency).
+
+Then the push alone (bench/live_fanout.py: the live endpoint and hub, changes in
+memory, no Kafka or PostgreSQL), 20 frames/s carrying RATE entries/s to N feed
+clients: shared frames written straight to each socket vs every message through
+ASGI `send` from each client's sender task (the path before), in the same run.
+
+Targets: publish-to-client p99 <= 200 ms at 5,000 clients (issue 19);
+p99(client) - p99(commit) < 100 ms; memory per idle connection < 64 KB.
+BENCH_LIVE_PARTS=e2e or =fanout runs one half.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ CLIENT_STEPS = [
     int(n) for n in os.environ.get("BENCH_LIVE_CLIENTS", "1000,2000,5000").split(",") if n
 ]
 SAMPLED = 50  # clients that parse every message; the rest read and drop
+FANOUT_FRAME_S = 0.05  # the hub's default frame interval (ACTIVITY_WS_FRAME_MS)
 ORIGIN = "http://bench.local"
 SECRET = "bench-ws-secret"  # noqa: S105 - a throwaway local secret
 
@@ -263,6 +273,76 @@ async def measure(
     ]  # fmt: skip
 
 
+async def fanout(clients: int, mode: str) -> tuple[list[float], float, float]:
+    """The live endpoint alone (bench/live_fanout.py): client latencies, CPU s, wall s."""
+    port = free_port()
+    here = Path(__file__).parent
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, str(here / "live_fanout.py"), str(port), mode,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        assert (await server.stdout.readline()).strip() == b"ready"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(here / "live_clients.py"), f"ws://127.0.0.1:{port}/ws",
+            # Long enough for a starved server to finish the frames (it reports the wall time).
+            str(clients), str(SAMPLED), str(SECONDS * 3 + 4), "feed",
+            stdout=asyncio.subprocess.PIPE, limit=1 << 26,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        assert (await proc.stdout.readline()).strip() == b"ready"
+        frames = int(SECONDS / FANOUT_FRAME_S)
+        server.stdin.write(f"run {clients} {frames} {int(RATE * FANOUT_FRAME_S)}\n".encode())
+        await server.stdin.drain()
+        used = json.loads(await server.stdout.readline())
+        samples: list[float] = json.loads(await proc.stdout.readline())
+        await proc.wait()
+    finally:
+        server.stdin.close()
+        server.terminate()
+        await server.wait()
+    print(
+        f"[bench] live fan-out {clients:,} clients, {mode}: {len(samples)} samples; CPU s "
+        f"user {used['user']:.2f} system {used['system']:.2f} over {used['wall']:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return samples, used["user"] + used["system"], used["wall"]
+
+
+async def fanout_rows() -> list[Row]:
+    """Push alone, as the hub paces it (one frame per 50 ms), shared frames written to each
+    socket vs every message through ASGI `send` (the path before): same run, same clients."""
+    rows: list[Row] = []
+    for clients in CLIENT_STEPS:
+        print(f"[bench] live fan-out: {clients:,} clients…", flush=True)
+        asgi, asgi_cpu, asgi_wall = await fanout(clients, "asgi")
+        direct, direct_cpu, direct_wall = await fanout(clients, "direct")
+        label = f"{clients:,} feed clients, {RATE} ev/s in 20 frames/s"
+        print(
+            f"[bench] live fan-out {label}: samples asgi {len(asgi)} direct {len(direct)}; "
+            f"CPU (cores) asgi {asgi_cpu / asgi_wall:.2f} direct {direct_cpu / direct_wall:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        # Per entry delivered (to the sampled clients, scaled to all): a path that falls
+        # behind sends fewer, merged messages, so per-message figures would flatter it.
+        delivered_direct = max(len(direct) / SAMPLED * clients, 1)
+        delivered_asgi = max(len(asgi) / SAMPLED * clients, 1)
+        rows += [
+            Row("live", f"push alone p50: direct vs ASGI send, {label}", p50(direct), p50(asgi),
+                "s/ev"),
+            Row("live", f"push alone p99: direct vs ASGI send, {label}", p99(direct), p99(asgi),
+                "s/ev"),
+            Row("live", f"  push CPU per entry delivered: direct vs ASGI send, {label}",
+                direct_cpu / delivered_direct, asgi_cpu / delivered_asgi, "s/ev"),
+            Row("live", f"  entries delivered in time: direct vs ASGI send, {label}",
+                len(direct), len(asgi), "samples"),
+        ]  # fmt: skip
+    return rows
+
+
 async def run_async() -> list[Row]:
     bootstrap, url = connection_info()
     db = await fresh_database(url, "bench_activity_live")
@@ -310,5 +390,12 @@ async def run_async() -> list[Row]:
     return rows
 
 
+async def run_parts() -> list[Row]:
+    """BENCH_LIVE_PARTS: `e2e` (Kafka → consumer → NOTIFY → push), `fanout` (push alone)."""
+    parts = os.environ.get("BENCH_LIVE_PARTS", "e2e,fanout").split(",")
+    rows = await run_async() if "e2e" in parts else []
+    return rows + (await fanout_rows() if "fanout" in parts else [])
+
+
 def run() -> list[Row]:
-    return asyncio.run(run_async())
+    return asyncio.run(run_parts())

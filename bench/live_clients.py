@@ -15,7 +15,6 @@ import json
 import sys
 
 import uvloop
-
 from bench_live import Drain, open_clients, open_drains, reader
 
 
