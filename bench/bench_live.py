@@ -4,9 +4,18 @@ One real activity process consumes from real Kafka while BENCH_LIVE_RATE events/
 (default 500) are published for BENCH_LIVE_SECONDS; N feed-subscribed WebSocket
 clients (1,000, then 2,000 and 5,000 to see where latency takes off) receive
 them. The in-run baseline is publish-to-database-commit, read from the log
-(the change's commit-time stamp minus the event's time).
-Targets: publish-to-client p99 < 150 ms; p99(client) - p99(commit) < 100 ms;
-memory per idle connection < 64 KB.
+(the change's commit-time stamp minus the event's time). Each step also reports
+the CPU the push replica, the consumer and the clients' process used (so a
+starved clients' process is seen, not measured as push latency).
+
+Then the push alone (bench/live_fanout.py: the live endpoint and hub, changes in
+memory, no Kafka or PostgreSQL), 20 frames/s carrying RATE entries/s to N feed
+clients: shared frames written straight to each socket vs every message through
+ASGI `send` from each client's sender task (the path before), in the same run.
+
+Targets: publish-to-client p99 <= 200 ms at 5,000 clients (issue 19);
+p99(client) - p99(commit) < 100 ms; memory per idle connection < 64 KB.
+BENCH_LIVE_PARTS=e2e or =fanout runs one half.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -41,12 +51,23 @@ CLIENT_STEPS = [
     int(n) for n in os.environ.get("BENCH_LIVE_CLIENTS", "1000,2000,5000").split(",") if n
 ]
 SAMPLED = 50  # clients that parse every message; the rest read and drop
+FANOUT_FRAME_S = 0.05  # the hub's default frame interval (ACTIVITY_WS_FRAME_MS)
 ORIGIN = "http://bench.local"
 SECRET = "bench-ws-secret"  # noqa: S105 - a throwaway local secret
 
 
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98] if len(samples) > 1 else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
 
 
 def rss_kb(pid: int) -> int:
@@ -67,14 +88,17 @@ async def reader(conn: ClientConnection, samples: list[float] | None) -> None:
             samples.append(now - occurred)
 
 
-class Drain(asyncio.Protocol):
+class Drain(asyncio.BufferedProtocol):
     """A bare WebSocket client that only reads and discards: the load of a browser tab.
 
-    A protocol, not a stream: the bytes are dropped in `data_received`, with no
-    buffer and no coroutine wake-up per read, so the clients' process spends as
-    little of the machine's CPU as possible on frames nobody looks at (a real
-    browser's CPU is not the server's).
+    A buffered protocol, not a stream: every socket reads into one shared scratch
+    buffer (the frames are dropped unread), with no bytes object, buffer or
+    coroutine wake-up per read, so the clients' process spends as little of the
+    machine's CPU as possible on frames nobody looks at (a real browser's CPU is
+    not the server's).
     """
+
+    scratch = bytearray(1 << 18)
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -101,13 +125,15 @@ class Drain(asyncio.Protocol):
         return drain
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self.scratch)
+
+    def buffer_updated(self, nbytes: int) -> None:
         if self.upgraded.done():
             return  # a frame nobody reads
-        self._head += data
+        self._head += bytes(self.scratch[:nbytes])
         if b"\r\n\r\n" in self._head:
             if b" 101 " in self._head.split(b"\r\n", 1)[0]:
                 self.upgraded.set_result(None)
@@ -196,7 +222,14 @@ async def commit_latency(dsn: str, since: datetime) -> list[float]:
 
 
 async def measure(
-    clients: int, ws_url: str, bootstrap: str, topic: str, dsn: str, *, badge_only: bool = False
+    clients: int,
+    ws_url: str,
+    bootstrap: str,
+    topic: str,
+    dsn: str,
+    pids: dict[str, int],
+    *,
+    badge_only: bool = False,
 ) -> list[Row]:
     script = Path(__file__).with_name("live_clients.py")
     proc = await asyncio.create_subprocess_exec(
@@ -207,18 +240,107 @@ async def measure(
     assert (await proc.stdout.readline()).strip() == b"ready"
     await asyncio.sleep(1)
     started = datetime.now(UTC)
+    # CPU over the publishing window: the pusher's and consumer's cost, and proof that
+    # the clients' process was not the bottleneck being measured.
+    cpu = pids | {"clients": proc.pid}
+    cpu_before, wall = {k: cpu_seconds(pid) for k, pid in cpu.items()}, time.monotonic()
     await publish_steadily(bootstrap, topic, RATE, SECONDS)
+    await asyncio.sleep(1)  # the last frames arrive
+    wall = time.monotonic() - wall
+    used = {k: (cpu_seconds(pid) - cpu_before[k]) / wall for k, pid in cpu.items()}
     samples: list[float] = json.loads(await proc.stdout.readline())
     await proc.wait()
     commits = await commit_latency(dsn, started)
-    ws_p99, db_p99 = p99(samples), p99(commits)
     mix = f"{SAMPLED} feed + {clients - SAMPLED:,} badge-only" if badge_only else "all feed"
     label = f"{clients:,} clients ({mix}), {RATE} ev/s"
+    print(
+        f"[bench] live: {label}: {len(samples)} samples; CPU (cores) "
+        + ", ".join(f"{k} {v:.2f}" for k, v in used.items()),
+        file=sys.stderr,
+        flush=True,
+    )
     return [
-        Row("live", f"publish→client p99 vs →commit p99, {label}", ws_p99, db_p99, "s/ev"),
-        Row("live", f"  p99 gap client−commit, {label} (<100ms)", ws_p99 - db_p99,
-            db_p99, "s/ev"),
+        Row("live", f"publish→client p50 vs →commit p50, {label}", p50(samples), p50(commits),
+            "s/ev"),
+        Row("live", f"publish→client p99 vs →commit p99, {label}", p99(samples), p99(commits),
+            "s/ev"),
+        Row("live", f"  p99 gap client−commit, {label} (<100ms)", p99(samples) - p99(commits),
+            p99(commits), "s/ev"),
+        Row("live", f"  push replica CPU vs consumer's, {label}", used["pusher"],
+            used["consumer"], "cores"),
+        Row("live", f"  clients' process CPU (of 1 core), {label}", used["clients"], 1.0,
+            "cores"),
     ]  # fmt: skip
+
+
+async def fanout(clients: int, mode: str) -> tuple[list[float], float, float]:
+    """The live endpoint alone (bench/live_fanout.py): client latencies, CPU s, wall s."""
+    port = free_port()
+    here = Path(__file__).parent
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, str(here / "live_fanout.py"), str(port), mode,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        assert (await server.stdout.readline()).strip() == b"ready"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(here / "live_clients.py"), f"ws://127.0.0.1:{port}/ws",
+            # Long enough for a starved server to finish the frames (it reports the wall time).
+            str(clients), str(SAMPLED), str(SECONDS * 3 + 4), "feed",
+            stdout=asyncio.subprocess.PIPE, limit=1 << 26,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        assert (await proc.stdout.readline()).strip() == b"ready"
+        frames = int(SECONDS / FANOUT_FRAME_S)
+        server.stdin.write(f"run {clients} {frames} {int(RATE * FANOUT_FRAME_S)}\n".encode())
+        await server.stdin.drain()
+        used = json.loads(await server.stdout.readline())
+        samples: list[float] = json.loads(await proc.stdout.readline())
+        await proc.wait()
+    finally:
+        server.stdin.close()
+        server.terminate()
+        await server.wait()
+    print(
+        f"[bench] live fan-out {clients:,} clients, {mode}: {len(samples)} samples; CPU s "
+        f"user {used['user']:.2f} system {used['system']:.2f} over {used['wall']:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return samples, used["user"] + used["system"], used["wall"]
+
+
+async def fanout_rows() -> list[Row]:
+    """Push alone, as the hub paces it (one frame per 50 ms), shared frames written to each
+    socket vs every message through ASGI `send` (the path before): same run, same clients."""
+    rows: list[Row] = []
+    for clients in CLIENT_STEPS:
+        print(f"[bench] live fan-out: {clients:,} clients…", flush=True)
+        asgi, asgi_cpu, asgi_wall = await fanout(clients, "asgi")
+        direct, direct_cpu, direct_wall = await fanout(clients, "direct")
+        label = f"{clients:,} feed clients, {RATE} ev/s in 20 frames/s"
+        print(
+            f"[bench] live fan-out {label}: samples asgi {len(asgi)} direct {len(direct)}; "
+            f"CPU (cores) asgi {asgi_cpu / asgi_wall:.2f} direct {direct_cpu / direct_wall:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+        # Per entry delivered (to the sampled clients, scaled to all): a path that falls
+        # behind sends fewer, merged messages, so per-message figures would flatter it.
+        delivered_direct = max(len(direct) / SAMPLED * clients, 1)
+        delivered_asgi = max(len(asgi) / SAMPLED * clients, 1)
+        rows += [
+            Row("live", f"push alone p50: direct vs ASGI send, {label}", p50(direct), p50(asgi),
+                "s/ev"),
+            Row("live", f"push alone p99: direct vs ASGI send, {label}", p99(direct), p99(asgi),
+                "s/ev"),
+            Row("live", f"  push CPU per entry delivered: direct vs ASGI send, {label}",
+                direct_cpu / delivered_direct, asgi_cpu / delivered_asgi, "s/ev"),
+            Row("live", f"  entries delivered in time: direct vs ASGI send, {label}",
+                len(direct), len(asgi), "samples"),
+        ]  # fmt: skip
+    return rows
 
 
 async def run_async() -> list[Row]:
@@ -245,7 +367,7 @@ async def run_async() -> list[Row]:
     consumer = env | {"ACTIVITY_PORT": str(consumer_port)}
     pusher = env | {"ACTIVITY_PORT": str(port), "ACTIVITY_CONSUME": "false"}
     with (
-        service(["shoptrail-activity", "serve"], consumer, None),
+        service(["shoptrail-activity", "serve"], consumer, None) as consumer_pid,
         service(["shoptrail-activity", "serve"], pusher, f"http://127.0.0.1:{port}/healthz") as pid,
     ):
         # Warm up first (lazy imports, allocator arenas), then measure what 1,000 more cost.
@@ -261,11 +383,19 @@ async def run_async() -> list[Row]:
             for badge_only in (False, True):
                 print(f"[bench] live: {clients:,} clients, badge_only={badge_only}…", flush=True)
                 rows += await measure(
-                    clients, ws_url, bootstrap, topic, asyncpg_dsn(db), badge_only=badge_only
-                )
+                    clients, ws_url, bootstrap, topic, asyncpg_dsn(db),
+                    {"pusher": pid, "consumer": consumer_pid}, badge_only=badge_only,
+                )  # fmt: skip
                 await asyncio.sleep(2)
     return rows
 
 
+async def run_parts() -> list[Row]:
+    """BENCH_LIVE_PARTS: `e2e` (Kafka → consumer → NOTIFY → push), `fanout` (push alone)."""
+    parts = os.environ.get("BENCH_LIVE_PARTS", "e2e,fanout").split(",")
+    rows = await run_async() if "e2e" in parts else []
+    return rows + (await fanout_rows() if "fanout" in parts else [])
+
+
 def run() -> list[Row]:
-    return asyncio.run(run_async())
+    return asyncio.run(run_parts())

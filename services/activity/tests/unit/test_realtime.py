@@ -12,6 +12,7 @@ import pytest
 
 from shoptrail.activity.realtime.client import Client, Frame, Interest
 from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
+from shoptrail.activity.realtime.wire import RawSocket
 
 NOW = datetime(2026, 2, 16, 14, 0, tzinfo=UTC)
 
@@ -152,3 +153,101 @@ async def test_an_idle_client_is_never_taken_for_a_stalled_one() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+class FakeSocket(RawSocket):
+    """A connection's raw socket: records whole frames; `full` plays a peer that stopped reading."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.full = False
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    @property
+    def ready(self) -> bool:
+        return not self.full
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    async def writable(self) -> None:
+        await self._drained.wait()
+
+    def fill(self) -> None:
+        self.full = True
+        self._drained.clear()
+
+    def drain(self) -> None:
+        self.full = False
+        self._drained.set()
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(text_payload(f)) for f in self.frames]
+
+
+def text_payload(frame: bytes) -> bytes:
+    assert frame[0] == 0x81, "one unfragmented text frame"
+    size, start = frame[1], 2
+    if size == 126:
+        size, start = int.from_bytes(frame[2:4], "big"), 4
+    assert len(frame) == start + size, "unmasked, and nothing after it"
+    return frame[start:]
+
+
+async def started(*clients: Client) -> list[asyncio.Task[None]]:
+    tasks = [asyncio.create_task(c.run()) for c in clients]
+    await asyncio.sleep(0)
+    return tasks
+
+
+async def test_clients_in_sync_are_written_one_shared_frame_as_it_is_offered() -> None:
+    sockets = [FakeSocket() for _ in range(3)]
+    clients = [Client(send=Recorder(), interest=Interest(feed=True), raw=s) for s in sockets]
+    tasks = await started(*clients)
+    frame = Frame(3, 1, [entry(1), entry(2)])
+    for client in clients:
+        client.offer(frame)
+    # Written there and then (no sender task ran in between), the same bytes for everyone.
+    assert all(len(s.frames) == 1 for s in sockets)
+    assert sockets[0].frames[0] is sockets[1].frames[0] is sockets[2].frames[0]
+    assert sockets[0].messages() == [
+        {"type": "entries", "seq": 3, "count": 1, "entries": [entry(1)[0], entry(2)[0]]}
+    ]
+    for task in tasks:
+        task.cancel()
+
+
+async def test_a_socket_that_stops_keeping_up_gets_the_backlog_merged_then_joins_in_again() -> None:
+    socket, other = FakeSocket(), FakeSocket()
+    slow = Client(send=Recorder(), interest=Interest(feed=True), raw=socket)
+    fast = Client(send=Recorder(), interest=Interest(feed=True), raw=other)
+    tasks = await started(slow, fast)
+    socket.fill()
+    for n in range(1, 6):
+        for client in (slow, fast):
+            client.offer(Frame(n, n, [entry(n)]))
+    assert socket.frames == [] and len(other.frames) == 5, "the others are not held up"
+    socket.drain()
+    await asyncio.sleep(0.05)
+    slow.offer(Frame(6, 6, [entry(6)]))  # in sync again: written as offered
+    assert socket.messages() == [
+        {"type": "entries", "seq": 5, "count": 5, "entries": [entry(n)[0] for n in range(1, 6)]},
+        {"type": "entries", "seq": 6, "count": 6, "entries": [entry(6)[0]]},
+    ]
+    for task in tasks:
+        task.cancel()
+
+
+async def test_a_socket_written_directly_still_gets_badge_changes_coalesced() -> None:
+    socket = FakeSocket()
+    client = Client(send=Recorder(), interest=Interest(), raw=socket, badge_gap=0.2)
+    tasks = await started(client)
+    for n in range(1, 50):
+        client.offer(Frame(n, n, [entry(n)]))  # a badge-only page: entries it does not show
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.3)
+    assert 1 <= len(socket.frames) <= 4, "a storm must not flood the browser"
+    assert socket.messages()[-1] == {"type": "badge", "seq": 49, "count": 49}
+    for task in tasks:
+        task.cancel()

@@ -40,6 +40,7 @@ from shoptrail.activity.realtime.client import Client, Interest
 from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.sessions import SessionWatch, TooManySocketsError
 from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
+from shoptrail.activity.realtime.wire import RawSocket
 from shoptrail.kit.inputs import BIGINT_MAX
 
 router = APIRouter()
@@ -222,7 +223,11 @@ async def live(
         except TooManySocketsError as refused:
             await websocket.close(code=POLICY, reason=str(refused))
             return
-    client = Client(send=websocket.send_text, interest=Interest(feed=feed, order_id=order))
+    client = Client(
+        send=websocket.send_text,
+        interest=Interest(feed=feed, order_id=order),
+        raw=RawSocket.of(websocket),
+    )
     hub.clients.add(client)
     tasks: list[asyncio.Task[Any]] = []
     try:

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shoptrail.activity.realtime.wire import RawSocket, text_frame
+
 Send = Callable[[str], Awaitable[None]]
 Encoded = tuple[dict[str, Any], str]
 
@@ -33,7 +35,10 @@ class Frame:
 
     def __init__(self, seq: int, count: int, entries: list[Encoded]) -> None:
         self.seq, self.count, self.entries = seq, count, entries
+        self.at = time.monotonic()
         self._messages: dict[Interest, str | None] = {}
+        self._frames: dict[Interest, bytes | None] = {}
+        self._badge: bytes | None = None
 
     def for_interest(self, interest: Interest) -> list[Encoded]:
         return [(e, text) for e, text in self.entries if interest.wants(e)]
@@ -49,6 +54,20 @@ class Frame:
             )
         return self._messages[interest]
 
+    def frame(self, interest: Interest) -> bytes | None:
+        """`message(interest)` as the WebSocket frame every socket in sync is written."""
+        try:
+            return self._frames[interest]
+        except KeyError:
+            message = self.message(interest)
+            frame = self._frames[interest] = text_frame(message) if message else None
+            return frame
+
+    def badge_frame(self) -> bytes:
+        if self._badge is None:
+            self._badge = text_frame(badge_message(self.seq, self.count))
+        return self._badge
+
 
 def entries_message(seq: int, count: int, encoded: list[str]) -> str:
     return f'{{"type":"entries","seq":{seq},"count":{count},"entries":[{",".join(encoded)}]}}'
@@ -62,15 +81,18 @@ def badge_message(seq: int, count: int) -> str:
 class Client:
     """Pending updates for one connection, drained by its own sender task.
 
-    The hub only calls `offer()`, which never blocks. A client in sync is
-    handed the frame's shared message; a slow one merges what piles up (a
-    changed row replaces its older version), bounded by `max_pending`, past
-    which it is told to reload. Badge-only changes go out at most every
-    `badge_gap` seconds; the hub already spaces frames.
+    The hub only calls `offer()`, which never blocks. A client in sync whose
+    socket keeps up (`raw`, see wire.py) is written the frame's shared bytes
+    there and then: no task wake-up and no per-client encoding. Otherwise the
+    frame's shared message waits for the client's sender; a slow client merges
+    what piles up (a changed row replaces its older version), bounded by
+    `max_pending`, past which it is told to reload. Badge-only changes go out
+    at most every `badge_gap` seconds; the hub already spaces frames.
     """
 
     send: Send
     interest: Interest
+    raw: RawSocket | None = None
     seq: int = 0
     max_pending: int = 500
     badge_gap: float = 0.25
@@ -88,10 +110,29 @@ class Client:
     _stalled: bool = False
 
     def offer(self, frame: Frame) -> None:
-        """Queue a broadcast for this client."""
+        """Send a broadcast to this client now if it keeps up, else queue it for its sender."""
         if frame.seq <= self.seq:
             return
         self.seq, self._count = frame.seq, frame.count
+        raw = self.raw
+        if (
+            raw is not None
+            and self._task is not None  # its hello and catch-up are out
+            and self._sending_since is None
+            and self._ready is None
+            and not (self._entries or self._reload)
+            and raw.ready
+        ):
+            wire = frame.frame(self.interest)
+            if wire is None and frame.count != self._sent_count:
+                if frame.at - self._last_send < self.badge_gap:
+                    self._wake.set()  # its sender sends the badge when the gap is up
+                    return
+                wire = frame.badge_frame()
+            if wire is not None:
+                raw.write(wire)
+                self._sent_count, self._last_send = frame.count, frame.at
+            return
         if not self._reload:
             if self._ready is None and not self._entries:
                 self._ready = frame.message(self.interest)
@@ -126,12 +167,17 @@ class Client:
                     wait = self._last_send + self.badge_gap - time.monotonic()
                     if wait > 0:
                         await asyncio.sleep(wait)
+                self._sending_since = time.monotonic()
+                if self.raw is not None:
+                    await self.raw.writable()  # what piles up meanwhile is merged
                 message = self._take()
                 if message is not None:
-                    self._sending_since = time.monotonic()
-                    await self.send(message)
-                    self._sending_since = None
+                    if self.raw is not None:
+                        self.raw.write(text_frame(message))
+                    else:
+                        await self.send(message)
                     self._last_send = time.monotonic()
+                self._sending_since = None
         except asyncio.CancelledError:
             if not self._stalled:
                 raise
