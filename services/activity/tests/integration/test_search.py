@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shoptrail.activity.adapters.search import RECENT_WINDOW
 from shoptrail.activity.domain.feed import SEARCH_COUNT_CAP
 from shoptrail.events import Event, EventData, Money, new_event
-from shoptrail.events.fulfilment import OrderShipped, OrderSubmitted
+from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed, OrderSubmitted
 from shoptrail.events.ingest import EmailBounced, OrderCreated
 from shoptrail.events.notifier import OrderConfirmationSent
 
@@ -175,3 +175,36 @@ class TestIdentifiers:
             assert (page["total"], page["total_capped"]) == (3, False)
         # Words that are no identifier still only match messages.
         assert (await get(quiet_api, q="Printify"))["total"] == 2
+
+    async def test_resolving_what_an_identifier_found_resolves_what_the_page_showed(
+        self, quiet_api: httpx.AsyncClient, log: Log
+    ) -> None:
+        created = OrderCreated.example().model_copy(
+            update={"order_id": "ord_R1", "order_number": "SS-261201-R100"}
+        )
+        failed = OrderSubmissionFailed.example()
+        await log(
+            ev(created, 1),
+            ev(failed.model_copy(update={"order_id": "ord_R1", "reason": "out of stock"}), 2),
+            # Another order's error that happens to mention the number.
+            ev(failed.model_copy(update={"order_id": "ord_R2", "reason": "see SS-261201-R100"}), 3),
+            # A number no order has: found by the messages that mention it.
+            ev(
+                failed.model_copy(update={"order_id": "ord_R3", "reason": "dup of SS-000000-X1"}), 4
+            ),
+        )
+        shown = await get(quiet_api, q="SS-261201-R100")
+        assert {e["order_id"] for e in shown["entries"]} == {"ord_R1"}
+        open_errors = [e["id"] for e in shown["entries"] if e["level"] == "error"]
+
+        response = await quiet_api.post(
+            "/api/feed/resolve", params={"q": "SS-261201-R100"}, json={}
+        )
+        assert response.status_code == 200, response.text
+        assert sorted(response.json()["ids"]) == sorted(open_errors)
+
+        unknown = await quiet_api.post("/api/feed/resolve", params={"q": "SS-000000-X1"}, json={})
+        assert [e["order_id"] for e in (await get(quiet_api, q="SS-000000-X1"))["entries"]] == [
+            "ord_R3"
+        ]
+        assert unknown.json()["resolved"] == 1

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    exists,
     func,
     literal,
     or_,
@@ -86,15 +87,22 @@ def named_orders(term: str) -> Select[Any]:
 
 
 def search_clause(term: str) -> ColumnElement[bool]:
-    """Entries whose message contains `term` (any case), or of the orders it names.
+    """Entries a search for `term` finds, as one SQL condition: what its pages show.
 
-    The statement looks the orders up itself (bulk resolve, live changes); a
-    page looks them up first (`Search.start`).
+    Bulk resolve and live changes use it, so "resolve all matching" resolves the
+    entries the owner saw, no more: the rule is `Search._found`'s, with the
+    orders looked up by the statement itself (a page looks them up first).
     """
     mentions = _mentions(t.c, term, term)
     if not looks_like_identifier(term):
         return mentions
-    return or_(mentions, t.c.order_id.in_(named_orders(term)))
+    of_named: ColumnElement[bool] = t.c.order_id.in_(named_orders(term))
+    if "@" in term:
+        return or_(mentions, of_named)
+    # An order number, tracking number or provider id the read model knows: its
+    # orders' entries only; one it does not know: the messages that mention it.
+    known = exists(named_orders(term))
+    return or_(and_(known, of_named), and_(~known, mentions))
 
 
 def _mentions(c: Any, term: str, fragment: str) -> ColumnElement[bool]:
