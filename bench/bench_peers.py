@@ -49,7 +49,7 @@ from bench_activity import (
     steady_rate,
 )
 from common import Goal, Point, Row
-from infra import REPO, asyncpg_dsn, connection_info, fresh_database, namespace
+from infra import REPO, asyncpg_dsn, connection_info, fresh_database, namespace, stop
 from sqlalchemy.engine import make_url
 
 from shoptrail.activity.adapters.migrate import migrate
@@ -135,12 +135,7 @@ def process(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=30)
 
 
 def properties(values: dict[str, object]) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
@@ -29,6 +28,7 @@ from shoptrail.activity.realtime.client import Client
 from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.sessions import SessionWatch
 from shoptrail.activity.realtime.tokens import mint
+from shoptrail.kit.serving import served
 
 ORIGIN = "http://admin.test"
 SECRET = "test-ws-secret"
@@ -74,22 +74,10 @@ async def served_live(hub: Hub) -> AsyncIterator[str]:
     app.state.session_watch = SessionWatch(
         SessionStore(create_async_engine("postgresql+asyncpg://"))
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(app, ws="websockets-sansio", ws_max_queue=4, ws_per_message_deflate=False,
-                       lifespan="off",
-                       log_level="warning", timeout_graceful_shutdown=1)
-    )  # fmt: skip
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/ws?feed=1"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with served(
+        app, ws="websockets-sansio", ws_max_queue=4, ws_per_message_deflate=False
+    ) as url:
+        yield url.replace("http://", "ws://") + "/ws?feed=1"
 
 
 def token() -> str:

@@ -39,18 +39,24 @@ def serve(app: ASGIApp, *, sockets: list[socket.socket] | None = None, **options
 
 
 @contextlib.asynccontextmanager
-async def served(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def served(
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> AsyncIterator[str]:
     """Serve `app` on this event loop while the block runs; yields its base URL.
 
     Port 0 picks a free one. For the dev fakes served inside a test's or a
-    tool's own loop; a service's process uses `serve`.
+    tool's own loop; a service's process uses `serve`. `options` go to
+    `uvicorn.Config` (e.g. `ws="websockets-sansio"`).
     """
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        **{"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 1, **options},
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
