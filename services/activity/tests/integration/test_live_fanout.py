@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
@@ -29,6 +28,7 @@ from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.sessions import SessionWatch
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.kit.serving import served
+from shoptrail.testing.waiting import until
 
 ORIGIN = "http://admin.test"
 SECRET = "test-ws-secret"
@@ -83,15 +83,6 @@ async def served_live(hub: Hub) -> AsyncIterator[str]:
 def token() -> str:
     minted, _ = mint(SECRET.encode(), subject="t", ttl=timedelta(minutes=5), now=datetime.now(UTC))
     return minted
-
-
-async def until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not check():
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        pytest.fail(f"{what}: not within {timeout}s")
 
 
 async def read_all(conn: ClientConnection, into: list[dict[str, Any]]) -> None:

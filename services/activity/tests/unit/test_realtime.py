@@ -13,6 +13,7 @@ import pytest
 from shoptrail.activity.realtime.client import Client, Frame, Interest
 from shoptrail.activity.realtime.tokens import InvalidTokenError, mint, verify
 from shoptrail.activity.realtime.wire import RawSocket
+from shoptrail.testing.waiting import until
 
 NOW = datetime(2026, 2, 16, 14, 0, tzinfo=UTC)
 
@@ -229,7 +230,7 @@ async def test_a_socket_that_stops_keeping_up_gets_the_backlog_merged_then_joins
             client.offer(Frame(n, n, [entry(n)]))
     assert socket.frames == [] and len(other.frames) == 5, "the others are not held up"
     socket.drain()
-    await asyncio.sleep(0.05)
+    await until(lambda: bool(socket.frames), "the merged backlog written")
     slow.offer(Frame(6, 6, [entry(6)]))  # in sync again: written as offered
     assert socket.messages() == [
         {"type": "entries", "seq": 5, "count": 5, "entries": [entry(n)[0] for n in range(1, 6)]},
@@ -246,7 +247,8 @@ async def test_a_socket_written_directly_still_gets_badge_changes_coalesced() ->
     for n in range(1, 50):
         client.offer(Frame(n, n, [entry(n)]))  # a badge-only page: entries it does not show
         await asyncio.sleep(0.005)
-    await asyncio.sleep(0.3)
+    await until(lambda: socket.messages()[-1:] == [{"type": "badge", "seq": 49, "count": 49}],
+                "the last badge written")  # fmt: skip
     assert 1 <= len(socket.frames) <= 4, "a storm must not flood the browser"
     assert socket.messages()[-1] == {"type": "badge", "seq": 49, "count": 49}
     for task in tasks:
