@@ -177,7 +177,7 @@ async def test_relative_times_keep_aging_on_an_open_page(
 
 
 async def test_a_long_customer_email_never_overlaps_the_placed_time(
-    tab: Tab, admin: str, activity: ActivityHandle, story: Story
+    tab: Tab, admin: str, activity: ActivityHandle, story: Story, artifacts: Path
 ) -> None:
     assert len(LONG_EMAIL) >= 80
     events = story.order_with_a_failed_submission("ord_long", "SS-260223-0099")
@@ -203,6 +203,8 @@ async def test_a_long_customer_email_never_overlaps_the_placed_time(
         assert apart, f"at {width}px the email {email} overlaps Placed {placed}"
         assert email["right"] <= card["right"] + 0.5, f"at {width}px the email leaves the card"
         assert email["height"] > 0 and placed["height"] > 0
+        folder = screenshots(artifacts)
+        await page.screenshot(path=str(folder / f"order-long-email-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
