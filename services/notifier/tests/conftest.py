@@ -37,6 +37,8 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+        """Each accepted message's bytes exactly as they came over the wire."""
         self.refuse: dict[str, str] = {}
         self.refuse_senders: dict[str, str] = {}
         self.senders: list[str] = []
@@ -61,6 +63,7 @@ class RecordingHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         content = cast(bytes, envelope.content)
+        self.raw.append(content)
         self.messages.append(message_from_bytes(content, policy=policy.default))
         return "250 Message accepted for delivery"
 
@@ -73,6 +76,10 @@ class SmtpServer:
     @property
     def messages(self) -> list[EmailMessage]:
         return self.handler.messages
+
+    @property
+    def raw(self) -> list[bytes]:
+        return self.handler.raw
 
 
 def _smtp_server(**server_kwargs: Any) -> Iterator[SmtpServer]:

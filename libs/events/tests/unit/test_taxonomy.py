@@ -7,6 +7,7 @@ import pytest
 from shoptrail.events import REGISTRY, SHOP_TAXONOMY, Category, Level, Money, topic_for, topics
 from shoptrail.events.fulfilment import OrderCancelled, OrderShipped, SyncCompleted
 from shoptrail.events.ingest import CheckoutExpired, OrderRefunded, ProviderStatusReported
+from shoptrail.events.money import format_money, minor_digits
 from shoptrail.events.system import JobExhausted
 
 # (type, level, example message) exactly as the shop's design words them.
@@ -103,15 +104,29 @@ class TestMoney:
         ("amount", "currency", "text"),
         [
             (4300, "GBP", "£43.00"),
-            (5, "USD", "$0.05"),
+            (5, "USD", "US$0.05"),
             (123456789, "EUR", "€1,234,567.89"),
-            (500, "JPY", "¥500"),
-            (1250, "SEK", "12.50 SEK"),
+            (500, "JPY", "JP¥500"),
+            (1250, "SEK", "SEK12.50"),
             (-4300, "GBP", "-£43.00"),
+            (1234, "KWD", "KWD1.234"),  # three decimals (fils)
+            (5000, "PYG", "PYG5,000"),  # no minor unit
+            (1234, "BHD", "BHD1.234"),
+            (7, "CLP", "CLP7"),
         ],
     )
     def test_renders_minor_units_for_people(self, amount: int, currency: str, text: str) -> None:
         assert Money(amount=amount, currency=currency).format() == text
+        assert str(Money(amount=amount, currency=currency)) == text
+        assert format_money(amount, currency) == text
+
+    def test_formats_in_another_locale(self) -> None:
+        assert format_money(1234, "KWD", "de_DE") == "1,234\xa0KWD"
+        assert Money(amount=123456, currency="EUR").format("fr_FR") == "1\u202f234,56\xa0€"
+
+    @pytest.mark.parametrize(("currency", "digits"), [("USD", 2), ("KWD", 3), ("PYG", 0)])
+    def test_minor_digits_come_from_the_iso_table(self, currency: str, digits: int) -> None:
+        assert minor_digits(currency) == digits
 
     def test_rejects_a_currency_that_is_not_iso(self) -> None:
         with pytest.raises(ValueError, match="currency"):

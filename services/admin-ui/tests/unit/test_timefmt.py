@@ -1,4 +1,4 @@
-"""How times read: the timeline's "14:23" / "16 Feb", the feed's "2 hours ago"."""
+"""How times read: the timeline's "14:23" / "16 Feb", the feed's "2 h ago"."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def test_full_timestamp_has_date_seconds_and_zone() -> None:
     [
         (timedelta(seconds=10), "just now"),
         (timedelta(seconds=-30), "just now"),  # a clock slightly ahead
-        (timedelta(minutes=1), "1 minute ago"),
-        (timedelta(minutes=5), "5 minutes ago"),
-        (timedelta(hours=1), "1 hour ago"),
-        (timedelta(hours=2, minutes=10), "2 hours ago"),
+        (timedelta(minutes=1), "1 min ago"),
+        (timedelta(minutes=5), "5 min ago"),
+        (timedelta(hours=1), "1 h ago"),
+        (timedelta(hours=2, minutes=10), "2 h ago"),
         (timedelta(hours=30), "yesterday"),
         (timedelta(days=3), "3 days ago"),
         (timedelta(days=65), "2 months ago"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -104,6 +105,34 @@ async def test_with_recovery_on_exactly_one_plain_text_email_is_sent_after_the_d
     sent = (await staged_events(notifier))[-1]
     assert isinstance(sent.data, AbandonedCartEmailSent)
     assert (sent.data.cart_id, sent.data.recipient) == (cart.id, CUSTOMER)
+
+
+async def test_list_unsubscribe_headers_arrive_as_plain_ascii_for_one_click(
+    make_notifier: Callable[..., Awaitable[Notifier]],
+    clock: ManualClock,
+    smtp: Any,
+    run_jobs: Jobs,
+) -> None:
+    """RFC 8058: a mail client offers one-click only on the literal `<https://…>` form."""
+    notifier = await make_notifier(public_base_url="https://notify.samsprints.shop")
+    await _recovery_on(notifier)
+    await _expire(notifier)
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert await _tick(notifier, run_jobs) == 1
+
+    (raw,) = smtp.raw
+    url = notifier.composer.unsubscribe_url(CUSTOMER)
+    assert url.startswith("https://") and len(f"List-Unsubscribe: <{url}>") > 78  # would fold
+    lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    at = lines.index(f"List-Unsubscribe: <{url}>".encode())  # one line, no encoded-word
+    assert lines[at + 1] == b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"
+    assert not lines[at + 2].startswith((b" ", b"\t")), "not folded onto a second line"
+    assert all(b"=?" not in line for line in lines if line.startswith(b"List-"))
+
+    received = message_from_bytes(raw, policy=policy.default)  # as a mail client parses it
+    assert received["List-Unsubscribe"] == f"<{url}>"
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "=?utf-8?" not in str(received.get_all("List-Unsubscribe"))
 
 
 async def test_an_expiry_delivered_twice_makes_one_cart_and_one_email(

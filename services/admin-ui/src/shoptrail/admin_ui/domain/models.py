@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shoptrail.events import Money
+from shoptrail.events.money import format_money
 
 Level = Literal["debug", "info", "warning", "error"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -120,8 +121,13 @@ class ShopSettings(_Read):
     recovery_enabled: bool = False
 
 
+_ISO_CODE = re.compile(r"[A-Za-z]{3}")
+
+
 def money(amount: int | None, currency: str | None) -> str:
-    """'£43.00', or an empty string when unknown."""
+    """'£43.00', 'KWD1.234' (babel, the currency's own decimals), or '' when unknown."""
     if amount is None or not currency:
         return ""
-    return Money(amount=amount, currency=currency).format()
+    if not _ISO_CODE.fullmatch(currency):
+        return f"{amount} {currency}"  # not a currency babel knows: say what we were given
+    return format_money(amount, currency)

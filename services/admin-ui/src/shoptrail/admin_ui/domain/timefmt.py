@@ -1,4 +1,9 @@
-"""How times read in the admin: "14:23" today, "16 Feb" otherwise, "2 hours ago" in the feed."""
+"""How times read in the admin: "14:23" today, "16 Feb" otherwise, "2 h ago" in the feed.
+
+The feed's relative words are computed again in the browser every 30 s
+(static/polish.js, `relativeTime`), so a page left open keeps aging: the two
+must stay the same function, down to Python's round-half-to-even.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +27,16 @@ def full_timestamp(when: datetime, *, zone: tzinfo) -> str:
 
 
 def relative_time(when: datetime, *, now: datetime) -> str:
-    """The feed's time: "just now", "5 minutes ago", "2 hours ago", "yesterday", "3 days ago"."""
+    """The feed's time: "just now", "5 min ago", "2 h ago", "yesterday", "3 days ago"."""
     seconds = (now - when).total_seconds()
     if seconds < 45:
         return "just now"
     minutes = round(seconds / 60)
     if minutes < 60:
-        return _ago(minutes, "minute")
+        return f"{minutes} min ago"
     hours = round(seconds / 3600)
     if hours < 24:
-        return _ago(hours, "hour")
+        return f"{hours} h ago"
     days = round(seconds / 86400)
     if days == 1:
         return "yesterday"

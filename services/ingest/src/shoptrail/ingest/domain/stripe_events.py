@@ -29,6 +29,7 @@ from shoptrail.events.ingest import CheckoutExpired, OrderCreated, OrderRefunded
 from shoptrail.events.money import Money
 from shoptrail.ingest.domain.errors import InvalidPayloadError
 from shoptrail.ingest.domain.facts import Fact, from_unix, validate_as
+from shoptrail.ingest.domain.stripe_amounts import minor_units_from_stripe
 from shoptrail.ingest.domain.stripe_objects import (
     Charge,
     CheckoutSession,
@@ -93,6 +94,11 @@ def _currency(value: str | None, what: str) -> str:
     return value.upper()
 
 
+def _money(stripe_amount: int, currency: str) -> Money:
+    """Stripe's integer amount as Money in the currency's true minor units (ISK 500 → 5)."""
+    return Money(amount=minor_units_from_stripe(stripe_amount, currency), currency=currency)
+
+
 def _product(item: StripeLineItem) -> StripeProduct | None:
     product = item.price.product if item.price else None
     return product if isinstance(product, StripeProduct) else None
@@ -126,9 +132,9 @@ def line_item(item: StripeLineItem, fallback_currency: str | None) -> LineItem:
         product_id=product_id,
         name=item.description or (product.name if product else None) or product_id,
         quantity=quantity,
-        unit_price=Money(
-            amount=unit_amount,
-            currency=_currency(
+        unit_price=_money(
+            unit_amount,
+            _currency(
                 (price.currency if price else None) or item.currency or fallback_currency,
                 "line item",
             ),
@@ -182,7 +188,7 @@ def order_created(session: CheckoutSession, items: Sequence[StripeLineItem]) -> 
         order_id=order_id_for(session),
         order_number=order_number_for(session),
         customer_email=session.email,
-        total=Money(amount=session.amount_total, currency=currency),
+        total=_money(session.amount_total, currency),
         line_items=line_items(items, currency),
         shipping_address=shipping_address(session),
         checkout_session_id=session.id,
@@ -194,7 +200,7 @@ def checkout_expired(session: CheckoutSession, items: Sequence[StripeLineItem]) 
     """`checkout.session.expired` → the internal "checkout expired" fact with the cart."""
     total = None
     if session.amount_total is not None and session.currency:
-        total = Money(amount=session.amount_total, currency=_currency(session.currency, "cart"))
+        total = _money(session.amount_total, _currency(session.currency, "cart"))
     return CheckoutExpired(
         checkout_session_id=session.id,
         customer_email=session.email,
@@ -222,9 +228,9 @@ def order_refunded(
     """`charge.refunded` → `order.refunded`; `full` when the whole charge is now refunded."""
     return OrderRefunded(
         order_id=order_id,
-        amount=Money(
-            amount=refunded_amount(charge, previous_attributes),
-            currency=_currency(charge.currency, "the charge"),
+        amount=_money(
+            refunded_amount(charge, previous_attributes),
+            _currency(charge.currency, "the charge"),
         ),
         full=charge.refunded or charge.amount_refunded >= charge.amount,
         charge_id=charge.id,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +30,37 @@ def message_id_for(email_id: UUID, sender: Sender) -> str:
     return f"<{email_id}@{domain}>"
 
 
+MAX_HEADER_LINE = 998
+"""RFC 5322's hard limit for a line, CRLF excluded."""
+
+
+class VerbatimAsciiHeader(UnstructuredHeader, BaseHeader):
+    """A header written exactly as given when it is ASCII and fits one line.
+
+    The stdlib folds any header past 78 characters, and a URL has no spaces to
+    fold at, so it turns `<https://…>` into an RFC 2047 encoded-word. Mail
+    clients look for the literal `<https://…>` (RFC 2369) to offer RFC 8058
+    one-click unsubscribe, so these headers must never be encoded.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        line = f"{self.name}: {self}"
+        if line.isascii() and len(line) <= MAX_HEADER_LINE:
+            return line + policy.linesep
+        return str(super().fold(policy=policy))  # not a plain URL: let the stdlib encode it
+
+
+def _registry() -> HeaderRegistry:
+    registry = HeaderRegistry()
+    for name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+        registry.map_to_type(name, VerbatimAsciiHeader)
+    return registry
+
+
+MESSAGE_POLICY = policy.default.clone(header_factory=_registry())
+"""The default policy, except that the list headers are never folded into encoded-words."""
+
+
 def unsubscribe_headers(url: str) -> dict[str, str]:
     """RFC 2369 `List-Unsubscribe` plus RFC 8058 one-click."""
     return {
@@ -48,7 +81,7 @@ def build_message(
     headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """A plain-text message, with an HTML alternative when `html` is given."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     username, _, domain = sender.address.rpartition("@")
     message["From"] = Address(display_name=sender.name, username=username, domain=domain)
     message["To"] = recipient
