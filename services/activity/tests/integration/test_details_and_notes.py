@@ -14,13 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.topic_reader import TopicReader
 from shoptrail.activity.bootstrap import create_app
-from shoptrail.activity.config import Settings
 from shoptrail.activity.service_layer.replay import replay
 from shoptrail.events import new_event, topics
 from shoptrail.events.ingest import OrderCreated
@@ -32,26 +30,6 @@ from ..conftest import TOKEN, Namespace, settings_for
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 Eventually = Callable[..., Awaitable[Any]]
 HOSTILE = '<script>alert("x")</script>'
-
-
-@pytest.fixture
-async def notes_topic(namespace: Namespace) -> str:
-    """This test's own `<ns>.activity` (the namespace fixture deletes it afterwards)."""
-    name = namespace.topic(topics.ACTIVITY)
-    admin = AIOKafkaAdminClient(bootstrap_servers=namespace.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 3, 1)])
-    finally:
-        await admin.close()
-    return name
-
-
-@pytest.fixture
-def settings(
-    engine: AsyncEngine, database_url: str, namespace: Namespace, notes_topic: str
-) -> Settings:
-    return settings_for(database_url, namespace, notes_topic=notes_topic)
 
 
 async def timeline(api: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]]:

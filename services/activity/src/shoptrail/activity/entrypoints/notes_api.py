@@ -7,7 +7,7 @@ import logging
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from shoptrail.activity.entrypoints.api import OrderId
@@ -68,10 +68,13 @@ async def post_note(
     order_id: OrderId,
     body: NoteIn,
     channel: ChannelDep,
-    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    request: Request,
 ) -> NoteOut:
-    """Add a note to the order's timeline (as an `order.note_added` event)."""
-    note_id = body.note_id or _key_id(idempotency_key) or uuid7()
+    """Add a note to the order's timeline (as an `order.note_added` event).
+
+    An `Idempotency-Key` header (a UUID), like `note_id`, makes a resend one note.
+    """
+    note_id = body.note_id or _key_id(request.headers.get("Idempotency-Key")) or uuid7()
     try:
         async with asyncio.timeout(channel.timeout_s):
             event = await add_note(
@@ -97,6 +100,7 @@ async def post_note(
 
 
 def _key_id(key: str | None) -> UUID | None:
+    """Read by hand, not declared: OpenAPI cannot say "absent or a UUID" of a header."""
     if key is None:
         return None
     try:
