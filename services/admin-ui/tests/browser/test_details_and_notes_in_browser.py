@@ -7,58 +7,21 @@ added on the order's page and comes back, through the bus, onto its timeline.
 
 from __future__ import annotations
 
-import socket
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from playwright.async_api import Page, expect
 
-from shoptrail.activity.bootstrap import create_app as create_activity
 from shoptrail.admin_ui.devtools.browser import Tab, log_in
 from shoptrail.admin_ui.devtools.harness import ServeAdmin, Story
-from shoptrail.admin_ui.devtools.serving import port_of, reserve_port, serving
-from shoptrail.events import topics
 from shoptrail.events.common import LineItem
 from shoptrail.events.ingest import OrderCreated
 
-from ..conftest import Activity, activity_settings
+from ..conftest import Activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.kafka]
 LIVE = 30_000  # ms: Kafka → consumer → log → browser, on a busy machine
-HOSTILE = '<script>window.__pwned = "script"</script>'
-
-
-@pytest.fixture
-async def noting_activity(
-    database_url: str, kafka_bootstrap: str, admin_socket: socket.socket
-) -> AsyncIterator[Activity]:
-    """Activity consuming this test's own topics, publishing notes to `<ns>.activity`."""
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    names = [
-        t.replace("shoptrail.", f"{namespace}.", 1)
-        for t in (topics.INGEST, topics.FULFILMENT, topics.NOTIFIER, topics.ACTIVITY)
-    ]
-    kafka = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await kafka.start()
-    await kafka.create_topics([NewTopic(n, 3, 1) for n in names])
-    sock = reserve_port()
-    settings = activity_settings(
-        database_url, kafka_bootstrap, port_of(admin_socket), namespace, port=port_of(sock)
-    ).model_copy(update={"notes_topic": names[-1]})
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with serving(create_activity(settings), sock) as url:
-            yield Activity(url, engine, kafka_bootstrap, namespace)
-    finally:
-        await engine.dispose()
-        sock.close()
-        await kafka.delete_topics(names)
-        await kafka.close()
+HOSTILE = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
 
 
 async def shoot(page: Page, folder: Path, name: str) -> None:
@@ -69,7 +32,7 @@ async def shoot(page: Page, folder: Path, name: str) -> None:
 
 
 async def test_open_an_entrys_details_from_the_feed_then_add_a_note_to_its_order(
-    tab: Tab, serve_admin: ServeAdmin, noting_activity: Activity, story: Story, artifacts: Path
+    tab: Tab, serve_admin: ServeAdmin, live_activity: Activity, story: Story, artifacts: Path
 ) -> None:
     screenshots = artifacts / "screenshots"
     screenshots.mkdir(exist_ok=True)
@@ -83,8 +46,8 @@ async def test_open_an_entrys_details_from_the_feed_then_add_a_note_to_its_order
             "line_items": (LineItem.model_validate(item.model_dump()),),
         }
     )
-    await noting_activity.publish(story.at(0, created))
-    admin = await serve_admin(noting_activity)
+    await live_activity.publish(story.at(0, created))
+    admin = await serve_admin(live_activity)
     page = tab.page
     await log_in(page, admin)
 
@@ -93,7 +56,7 @@ async def test_open_an_entrys_details_from_the_feed_then_add_a_note_to_its_order
     await row.get_by_role("link", name="Details").click()
     await expect(page.get_by_role("heading", name="Order placed")).to_be_visible()
     await expect(page.locator(".detail-message")).to_contain_text("Order placed — £43.00")
-    topic = f"{noting_activity.namespace}.ingest"
+    topic = f"{live_activity.namespace}.ingest"
     await expect(page.locator(".kafka-coordinates")).to_contain_text(f"{topic} · partition ")
     await expect(page.locator("pre.payload")).to_contain_text(f'"name": "Mug {HOSTILE}"')
     await expect(page.locator("pre.payload script")).to_have_count(0)  # text, not markup
