@@ -57,3 +57,12 @@ def test_an_id_that_is_not_an_id_never_becomes_part_of_a_url() -> None:
     }
     assert urls(hostile) == []
     assert urls({"provider": "Printify", "provider_order_id": "7"}, shop="1/../2") == []
+
+
+def test_the_details_page_says_how_late_the_log_heard_of_an_entry() -> None:
+    from shoptrail.admin_ui.entrypoints.entry_page import after
+
+    assert after(0) == ""
+    assert after(42) == "42 s after it occurred"
+    assert after(125) == "2 min 5 s after it occurred"
+    assert after(7201) == "2 h 0 min after it occurred"

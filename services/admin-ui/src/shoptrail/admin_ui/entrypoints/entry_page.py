@@ -28,7 +28,18 @@ async def entry_details(
     # Indented JSON, shown as text: the template escapes it like every other value.
     payload = json.dumps(entry.payload, indent=2, ensure_ascii=False, sort_keys=True)
     links = dashboard_links(entry.references, printify_shop_id=settings.printify_shop_id)
-    lag = (entry.received_at - entry.occurred_at).total_seconds()
+    lag = after(int((entry.received_at - entry.occurred_at).total_seconds()))
     return await render_page(
-        request, "entry.html", entry=entry, payload_json=payload, links=links, lag_s=lag
+        request, "entry.html", entry=entry, payload_json=payload, links=links, lag=lag
     )
+
+
+def after(seconds: int) -> str:
+    """How long the log took to hear of it, when that is worth saying ("2 h 5 min after")."""
+    if seconds < 1:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min after it occurred"
+    return f"{minutes} min {secs} s after it occurred" if minutes else f"{secs} s after it occurred"
