@@ -98,6 +98,7 @@ async def test_with_kafka_away_the_page_comes_back_with_the_note_as_typed(
         "/admin/orders/ord_k/notes", {"text": f"Call back {HOSTILE}", "note_id": note_id}
     )
     assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
     assert "could not be saved just now" in response.text
     assert (
         f"Call back {HOSTILE.replace('<', '&lt;').replace('>', '&gt;')}</textarea>" in response.text

@@ -67,6 +67,7 @@ async def _again(
         request,
         "order.html",
         status_code=status_code,
+        headers={"Retry-After": "5"} if status_code == 503 else None,
         live="order",
         order=found,
         timeline=timeline,
