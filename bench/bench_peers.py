@@ -211,6 +211,9 @@ root = [
   this.correlationid,
   this.time,
   this.traceparent.split("-").index(1).catch(null),
+  meta("kafka_topic"),
+  meta("kafka_partition").number(),
+  meta("kafka_offset").number(),
 ]
 """
 

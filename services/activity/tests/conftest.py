@@ -59,7 +59,7 @@ class Namespace:
 @pytest.fixture
 async def namespace(kafka_bootstrap: str) -> AsyncIterator[Namespace]:
     ns = Namespace(f"t{uuid.uuid4().hex[:10]}", kafka_bootstrap)
-    names = [ns.topic(t) for t in (topics.INGEST, topics.FULFILMENT, topics.NOTIFIER)]
+    names = [ns.topic(t) for t in topics.EVENT_TOPICS]  # `<ns>.activity`: staff notes
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(n, 3, 1) for n in names])
@@ -87,9 +87,14 @@ def settings_for(database_url: str, namespace: Namespace | None, **overrides: An
         "metadata_max_age_ms": 1000,
         "batch_timeout_ms": 50,
     }
-    if namespace is not None:
+    if namespace is None:
+        # No Kafka at all (the discard port): an app without its consumer must never publish
+        # a note onto whatever broker listens on the default port.
+        values["kafka_bootstrap"] = "127.0.0.1:9"
+    else:
         values |= {
             "kafka_bootstrap": namespace.bootstrap,
+            "notes_topic": namespace.topic(topics.ACTIVITY),
             "topic_pattern": namespace.pattern,
             "group_id": f"{namespace.name}-activity",
         }

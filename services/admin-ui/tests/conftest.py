@@ -121,8 +121,15 @@ def activity_settings(
     # Browsers on the admin's origin may open the live WebSocket, at this port.
     values["ws_allowed_origins"] = f"http://127.0.0.1:{admin_port}"
     values["ws_public_url"] = f"ws://127.0.0.1:{port}/ws"
-    if namespace is not None:
-        values |= {"topic_pattern": rf"^{namespace}\.[a-z]+$", "group_id": f"{namespace}-activity"}
+    if namespace is None:
+        # No Kafka (the discard port): a quiet activity never publishes a note anywhere.
+        values["kafka_bootstrap"] = "127.0.0.1:9"
+    else:
+        values |= {
+            "topic_pattern": rf"^{namespace}\.[a-z]+$",
+            "group_id": f"{namespace}-activity",
+            "notes_topic": f"{namespace}.activity",
+        }
     return ActivitySettings(**values)
 
 
@@ -160,7 +167,7 @@ async def live_activity(
     namespace = f"t{uuid.uuid4().hex[:10]}"
     names = [
         t.replace("shoptrail.", f"{namespace}.", 1)
-        for t in (topics.INGEST, topics.FULFILMENT, topics.NOTIFIER)
+        for t in topics.EVENT_TOPICS  # `<ns>.activity`: staff notes
     ]
     kafka = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await kafka.start()

@@ -8,14 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shoptrail.activity.bootstrap import create_app
 from shoptrail.testing.fuzzing import asgi_schema, fuzz_openapi
 
-from ..conftest import TOKEN, settings_for
+from ..conftest import TOKEN, Namespace, settings_for
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
 
-def test_every_operation_answers_as_documented(engine: AsyncEngine, database_url: str) -> None:
+def test_every_operation_answers_as_documented(
+    engine: AsyncEngine, database_url: str, namespace: Namespace
+) -> None:
     # Feed cursors are ours: a string we did not issue is a 400 (documented).
-    schema = asgi_schema(create_app(settings_for(database_url, None)), opaque=("/api/feed",))
+    # Notes the fuzzer adds go to this test's own `<ns>.activity`, deleted afterwards.
+    settings = settings_for(database_url, namespace, consume=False)
+    schema = asgi_schema(create_app(settings), opaque=("/api/feed",))
     statuses = fuzz_openapi(schema, headers={"Authorization": f"Bearer {TOKEN}"})
     assert not any(status >= 500 for status in statuses), statuses
     assert {200, 404, 422} <= set(statuses), statuses

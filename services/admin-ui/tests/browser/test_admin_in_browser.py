@@ -62,7 +62,7 @@ async def test_log_in_open_an_order_and_read_its_story(
     await expect(first).to_have_attribute("title", full_timestamp(events[0].time, zone=london))
     # Summary, then line items, then the Activity card.
     order_of_cards = await page.locator("main h2").all_text_contents()
-    assert order_of_cards == ["Summary", "Line items", "Activity"]
+    assert order_of_cards == ["Summary", "Line items", "Activity", "Add a note"]
 
     bounce = EmailBounced.example().model_copy(update={"order_id": "ord_1"})
     await activity.log(story.at(30, bounce))

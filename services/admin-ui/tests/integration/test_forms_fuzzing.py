@@ -43,7 +43,12 @@ async def test_every_page_and_form_answers_as_documented(
         schema,
         headers=headers,
         max_examples=10,
-        skip=frozenset({"POST /admin/logout", "POST /admin/login"}),
+        # A note needs Kafka, which the quiet activity service here does not have (so no
+        # fuzzed note lands on a shared topic): its 503 is by design. The browser test
+        # (test_details_and_notes_in_browser.py) adds notes over real Kafka.
+        skip=frozenset(
+            {"POST /admin/logout", "POST /admin/login", "POST /admin/orders/{order_id}/notes"}
+        ),
         base_url=admin,
     )
     assert not any(status >= 500 for status in statuses), statuses

@@ -4,7 +4,7 @@ from shoptrail.events import REGISTRY, new_event, encode, decode
 from shoptrail.events.fulfilment import OrderShipped
 """
 
-from shoptrail.events import fulfilment, ingest, notifier, system, topics
+from shoptrail.events import fulfilment, ingest, notes, notifier, system, topics
 from shoptrail.events.base import Category, EventData, Level, OrderFact
 from shoptrail.events.catalog import PRODUCERS, SHOP_TAXONOMY, topic_for
 from shoptrail.events.codec import (
@@ -41,6 +41,7 @@ __all__ = [
     "kafka_headers",
     "kafka_key",
     "new_event",
+    "notes",
     "notifier",
     "system",
     "topic_for",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shoptrail.events import fulfilment, ingest, notifier, system, topics
+from shoptrail.events import fulfilment, ingest, notes, notifier, system, topics
 from shoptrail.events.base import EventData
 
 PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
@@ -49,9 +49,9 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         system.OperatorActionNeeded,
         system.OperatorActionCleared,
     ),
-    # Reserved, and empty: activity records the dead letters it makes straight into its
+    # Staff notes only: activity records the dead letters it makes straight into its
     # own log (domain/entries.py), so no `event.dead_lettered` of its travels on Kafka.
-    topics.ACTIVITY: (),
+    topics.ACTIVITY: (notes.OrderNoteAdded,),
 }
 
 SHOP_TAXONOMY: tuple[str, ...] = (

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
 from shoptrail.activity.adapters.changes import ChangeLog
+from shoptrail.activity.adapters.details import EntryDetails
 from shoptrail.activity.adapters.kafka import subscribe_log_consumer
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.queries import LogQueries
@@ -20,7 +21,7 @@ from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
-from shoptrail.activity.entrypoints import ws
+from shoptrail.activity.entrypoints import details_api, notes_api, ws
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
@@ -55,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
         metadata_max_age_ms=settings.metadata_max_age_ms,
     )
     producer = Producer(settings.kafka, client_id="shoptrail-activity-dead-letters")
+    # Connects on the first note: the API serves without Kafka, and a note then gets a 503.
+    notes_producer = Producer(settings.kafka, client_id="shoptrail-activity-notes")
     components: list[Health] = []
     samplers: list[PeriodicSampler] = []
     if settings.consume:
@@ -104,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await pruner
             await broker.stop()
             await producer.stop()
+            await notes_producer.stop()
             await session_watch.stop()
             await hub.stop()
             await engine.dispose()
@@ -125,6 +129,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.resolutions = Resolutions(engine)
     guard = [Depends(service_token_guard(settings.service_token))]
     app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.state.entry_details = EntryDetails(engine)
+    app.state.notes = notes_api.NotesChannel(
+        notes_producer, settings.notes_topic, settings.notes_publish_timeout_s
+    )
+    for extra in (details_api.router, notes_api.router):
+        app.include_router(extra, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)
     app.state.hub = hub

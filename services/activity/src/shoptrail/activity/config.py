@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shoptrail.events import topics
 from shoptrail.events.catalog import CONSUMERS
 from shoptrail.events.topics import EVENT_TOPIC_PATTERN
 from shoptrail.kit.runtime import DEFAULT_GEN0_THRESHOLD
@@ -35,6 +36,15 @@ class Settings(ServiceSettings):
     topic_pattern: str = Field(
         default=EVENT_TOPIC_PATTERN,
         description="Topics consumed (and replayed): every producer's, never a `.dlq`.",
+    )
+    notes_topic: str = Field(
+        default=topics.ACTIVITY,
+        description="Where staff notes are published (as `order.note_added`) and read back from.",
+    )
+    notes_publish_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long adding a note waits for Kafka's acknowledgement before a 503.",
     )
     group_id: str = Field(
         default=CONSUMERS["activity"].group,

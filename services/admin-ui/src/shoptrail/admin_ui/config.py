@@ -119,6 +119,12 @@ class Settings(ServiceSettings):
     upstream_timeout_s: float = Field(
         default=5.0, gt=0, description="Longest wait for activity, fulfilment or notifier."
     )
+    printify_shop_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The shop's id at Printify (as fulfilment's `FULFILMENT_PRINTIFY_SHOP_ID`): "
+        "entry details link Printify orders to its dashboard. Unset: no Printify link.",
+    )
     trace_url: str | None = Field(
         default=None,
         description="Link each timeline entry to the operator's trace viewer: an http(s) URL "

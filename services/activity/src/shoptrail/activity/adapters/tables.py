@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Integer,
     MetaData,
     Table,
     Text,
@@ -38,6 +39,9 @@ activity_log = Table(
     Column("resolution", Text),
     Column("resolution_note", Text),
     Column("trace_id", Text),
+    Column("kafka_topic", Text),
+    Column("kafka_partition", Integer),
+    Column("kafka_offset", BigInteger),
 )
 
 activity_counts = Table(

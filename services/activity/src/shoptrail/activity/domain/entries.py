@@ -41,6 +41,10 @@ class LogEntry:
     payload: str
     traceparent: str | None = None
     """The W3C trace context the event was made in, if any (see shoptrail.events.tracing)."""
+    kafka_topic: str | None = None
+    kafka_partition: int | None = None
+    kafka_offset: int | None = None
+    """Where the event was read from (None for entries not read from Kafka)."""
 
     @property
     def trace_id(self) -> str | None:
@@ -109,4 +113,7 @@ def dead_letter_entry(
         correlation_id=None,
         occurred_at=occurred,
         payload=data.model_dump_json(),
+        kafka_topic=topic,
+        kafka_partition=partition,
+        kafka_offset=offset,
     )

@@ -51,7 +51,11 @@ async def _parse(
     entries: list[LogEntry] = []
     for n, record in enumerate(records, 1):
         try:
-            entries.append(entry_from_event(decode(record.value or b"")))
+            entry = entry_from_event(decode(record.value or b""))
+            entry.kafka_topic = record.topic
+            entry.kafka_partition = record.partition
+            entry.kafka_offset = record.offset
+            entries.append(entry)
         except MalformedEventError as exc:
             outcome.dead_lettered += 1
             by_reference = False

@@ -8,7 +8,15 @@ import httpx
 
 from shoptrail.admin_ui.adapters.http import call
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
-from shoptrail.admin_ui.domain.models import Entry, FeedChanges, FeedPage, LiveToken, Order
+from shoptrail.admin_ui.domain.models import (
+    Entry,
+    EntryDetail,
+    FeedChanges,
+    FeedPage,
+    LiveToken,
+    Note,
+    Order,
+)
 from shoptrail.admin_ui.service_layer.ports import NotFoundError
 
 SERVICE = "activity"
@@ -75,6 +83,22 @@ class ActivityClient:
     async def timeline(self, order_id: str) -> list[Entry]:
         response = await self._get(f"/api/orders/{quote(order_id, safe='')}/timeline")
         return [Entry.model_validate(e) for e in response.json()]
+
+    async def entry_detail(self, entry_id: int) -> EntryDetail:
+        response = await self._get(f"/api/entries/{entry_id}/detail")
+        return EntryDetail.model_validate(response.json())
+
+    async def add_note(self, order_id: str, *, author: str, text: str, note_id: str) -> Note:
+        """Answered once Kafka has the note; the same `note_id` again makes no second note."""
+        response = await call(
+            self._client,
+            SERVICE,
+            "POST",
+            f"/api/orders/{quote(order_id, safe='')}/notes",
+            json={"author": author, "text": text},
+            headers={"Idempotency-Key": note_id},
+        )
+        return Note.model_validate(response.json())
 
     async def live_token(self, subject: str, *, session: str) -> LiveToken:
         body = {"subject": subject, "session": session}

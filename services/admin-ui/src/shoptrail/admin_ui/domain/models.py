@@ -55,6 +55,32 @@ class Entry(_Read):
         return self.level in ("warning", "error")
 
 
+class KafkaCoordinates(_Read):
+    topic: str
+    partition: int
+    offset: int
+
+
+class EntryDetail(Entry):
+    """One entry whole, for its details page: where it came from and when it was heard of."""
+
+    source: str
+    event_id: str
+    correlation_id: str | None = None
+    received_at: datetime
+    kafka: KafkaCoordinates | None = None
+    references: dict[str, str] = Field(default_factory=dict)
+
+
+class Note(_Read):
+    """A staff note as the activity service accepted it (its event is on the bus)."""
+
+    note_id: str
+    order_id: str
+    author: str
+    text: str
+
+
 class FeedPage(_Read):
     """A page of the feed, newest first, with cursors to its neighbours."""
 

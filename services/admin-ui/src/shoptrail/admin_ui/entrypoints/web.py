@@ -25,6 +25,7 @@ from shoptrail.admin_ui.service_layer.ports import (
     JobsPort,
     NotifierPort,
 )
+from shoptrail.events.ids import uuid7
 
 PACKAGE = Path(__file__).resolve().parent.parent
 STATIC = PACKAGE / "static"
@@ -89,6 +90,7 @@ def build_templates(settings: Settings) -> jinja2.Environment:
         "static": lambda name: f"/static/{name}?v={versions.get(name, '0')}",
         "actions_for": presentation.actions_for,
         "trace_href": lambda trace_id: trace_href(settings.trace_url, trace_id),
+        "new_note_id": lambda: str(uuid7()),
         "CATEGORY_LABELS": presentation.CATEGORY_LABELS,
         "ORDER_STATUS_LABELS": presentation.ORDER_STATUS_LABELS,
     }
