@@ -38,6 +38,7 @@ activity_log = Table(
     Column("resolution", Text),
     Column("resolution_note", Text),
     Column("trace_id", Text),
+    Column("fingerprint", Text),  # grouped failures (migration 0008, domain/groups.py)
 )
 
 activity_counts = Table(
