@@ -64,9 +64,7 @@ async def test_an_outage_through_kafka_is_one_group_resolved_and_reopened_and_re
 
     [group] = await eventually(folded)
     assert (group["open"], group["open_count"], group["orders_affected"]) == (True, 50, 10)
-    assert group["title"] == (
-        "Submission to Printify failed: timeout after <n>s (request <n>)"
-    )
+    assert group["title"] == ("Submission to Printify failed: timeout after <n>s (request <n>)")
     assert await counts(api) == {"groups": 1, "entries": 50}
 
     # Redelivered (the same events again, as after a consumer crash): nothing counts twice.
@@ -138,9 +136,7 @@ async def test_concurrent_writers_of_the_same_failure_neither_deadlock_nor_misco
     await asyncio.gather(*(write(chunks[i::writers]) for i in range(writers)))
     await asyncio.gather(*(write(chunks[i::writers]) for i in range(writers)))  # all again
     async with engine.connect() as conn:
-        row = (
-            await conn.execute(text("SELECT count, open_count FROM activity_groups"))
-        ).one()
+        row = (await conn.execute(text("SELECT count, open_count FROM activity_groups"))).one()
         orders = await conn.scalar(text("SELECT count(*) FROM activity_group_orders"))
     assert (tuple(row), orders) == ((200, 200), 10)
 

@@ -16,8 +16,14 @@ FAILED = "order.submission_failed"
         ("failed for ord_demo_4983222149e6", "failed for ord_demo_0000000001ab"),
         ("order SS-261201-C600 rejected", "order SS-261202-A001 rejected"),
         ("bounced: jo@example.com", "bounced: al.b+x@shop.co.uk"),
-        ("request 018f3e2a-1234-7abc-8def-0123456789ab", "request 018f3e2a-9999-7abc-8def-aaaaaaaaaaaa"),
-        ("see https://api.printify.com/v1/orders/123", "see https://api.printify.com/v1/orders/456"),
+        (
+            "request 018f3e2a-1234-7abc-8def-0123456789ab",
+            "request 018f3e2a-9999-7abc-8def-aaaaaaaaaaaa",
+        ),
+        (
+            "see https://api.printify.com/v1/orders/123",
+            "see https://api.printify.com/v1/orders/456",
+        ),
         ("rate limited,   retry in 12 s", "rate limited, retry in 7 s"),
         ("trace 9f86d081884c7d659a2feaa0", "trace 2c26b46b68ffc68ff99b453c"),
     ],

@@ -19,12 +19,13 @@ async def test_an_outage_is_one_row_resolved_at_once_and_the_badge_drops(
     tab: Tab, admin: str, activity: ActivityHandle, story: Story, artifacts: Path
 ) -> None:
     orders: list[EventData] = [
-        OrderCreated.example().model_copy(update={"order_id": f"ord_{n}", "order_number": f"SS-{n}"})
+        OrderCreated.example().model_copy(
+            update={"order_id": f"ord_{n}", "order_number": f"SS-{n}"}
+        )
         for n in range(5)
     ]
     failures = [
-        story.submission_failed(f"ord_{n % 5}", f"timeout after {20 + n}s")
-        for n in range(12)
+        story.submission_failed(f"ord_{n % 5}", f"timeout after {20 + n}s") for n in range(12)
     ]
     # Two hours ago the orders, then the outage, its last occurrence two minutes ago.
     await activity.log(*(story.at(i, o) for i, o in enumerate(orders)))

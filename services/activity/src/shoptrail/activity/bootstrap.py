@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
 from shoptrail.activity.adapters.changes import ChangeLog
+from shoptrail.activity.adapters.group_reads import GroupReads
 from shoptrail.activity.adapters.kafka import subscribe_log_consumer
 from shoptrail.activity.adapters.migrate import migrate
-from shoptrail.activity.adapters.group_reads import GroupReads
 from shoptrail.activity.adapters.queries import LogQueries
 from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore

@@ -19,8 +19,8 @@ from starlette.types import Scope
 
 import shoptrail.admin_ui
 from shoptrail.admin_ui.adapters.activity import ActivityClient
-from shoptrail.admin_ui.adapters.groups import GroupsClient
 from shoptrail.admin_ui.adapters.fulfilment import FulfilmentClient
+from shoptrail.admin_ui.adapters.groups import GroupsClient
 from shoptrail.admin_ui.adapters.http import service_client
 from shoptrail.admin_ui.adapters.jobs import JobsClient
 from shoptrail.admin_ui.adapters.notifier import NotifierClient

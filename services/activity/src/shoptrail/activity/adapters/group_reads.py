@@ -11,14 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shoptrail.activity.adapters.queries import OPEN_GROUPS, entry_dict
 from shoptrail.activity.adapters.store import raw_transaction, record_change
 
-ORDERS_SHOWN = 20
-
-LIST = f"""
+LIST = """
 SELECT g.*, (g.resolved_at IS NULL) AS open,
        (SELECT count(*) FROM activity_group_orders o WHERE o.fingerprint = g.fingerprint)
            AS orders_affected,
        ARRAY(SELECT o.order_id FROM activity_group_orders o
-             WHERE o.fingerprint = g.fingerprint ORDER BY o.order_id LIMIT {ORDERS_SHOWN})
+             WHERE o.fingerprint = g.fingerprint ORDER BY o.order_id LIMIT 20)
            AS order_ids
 FROM activity_groups g
 WHERE (:state = 'all' OR (g.resolved_at IS NULL) = (:state = 'open'))

@@ -104,6 +104,13 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
 """
 
 
+REBUILD_ORDERS = """
+INSERT INTO activity_group_orders (fingerprint, order_id)
+SELECT DISTINCT fingerprint, order_id FROM {log}
+WHERE fingerprint IS NOT NULL AND order_id IS NOT NULL
+"""
+
+
 async def rebuild_groups(raw: Any, log: str = "activity_log") -> int:
     """Groups made again from the log (after a replay's swap, or the migration's backfill).
 
@@ -128,9 +135,5 @@ async def rebuild_groups(raw: Any, log: str = "activity_log") -> int:
             [r["open_count"] for r in rows],
             [None if r["open_count"] else r["resolved_at"] for r in rows],
         )
-    await raw.execute(
-        f"INSERT INTO activity_group_orders (fingerprint, order_id) "
-        f"SELECT DISTINCT fingerprint, order_id FROM {log} "
-        f"WHERE fingerprint IS NOT NULL AND order_id IS NOT NULL"
-    )
+    await raw.execute(REBUILD_ORDERS.format(log=log))
     return len(rows)

@@ -12,6 +12,7 @@ from shoptrail.admin_ui.domain.models import Entry
 class _Read(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+
 TYPE_TITLES = {
     "order.submission_failed": "Submission failed",
     "sync.failed": "Product sync failed",

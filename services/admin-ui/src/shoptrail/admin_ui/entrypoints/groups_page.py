@@ -56,7 +56,7 @@ async def resolve(
     _: UserDep,
     fingerprint: Fingerprint,
     note: NoteField = "",
-    next: NextField = "",  # noqa: A002 - the form field's name
+    next: NextField = "",
 ) -> RedirectResponse:
     """Resolve the group and all its open entries, then back where the owner was."""
     n = await groups_client(request).resolve(fingerprint, note=note.strip() or None)
