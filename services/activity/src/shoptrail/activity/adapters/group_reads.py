@@ -85,10 +85,14 @@ class GroupReads:
     ) -> list[int] | None:
         """Resolve every open entry of a group, and so the group. None if no such group.
 
-        The group's row is locked first, then its entries: a consumer logging a new
-        occurrence meanwhile waits, and reopens the group after this commits.
+        Locks in the order writers take them: the log table, the group's row, then
+        its entries. A consumer logging a new occurrence meanwhile waits, and
+        reopens the group after this commits.
         """
         async with self.engine.connect() as conn, raw_transaction(conn) as raw:
+            # The log first, as every writer takes it (the UPDATE below would anyway):
+            # a replay's swap holding the log then waits for nothing this holds.
+            await raw.execute("LOCK TABLE activity_log IN ROW EXCLUSIVE MODE")
             found = await raw.fetchval(
                 "SELECT fingerprint FROM activity_groups WHERE fingerprint = $1 FOR UPDATE", fp
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 GROUPED_LEVELS = frozenset({"warning", "error"})
 """Only what needs attention is grouped; facts (info/debug) never are."""
@@ -41,8 +42,13 @@ _SPACE = re.compile(r"\s+")
 MAX_TITLE = 200
 
 
+@lru_cache(maxsize=4096)
 def normalise(message: str) -> str:
-    """The message with what varies per occurrence replaced, whitespace collapsed."""
+    """The message with what varies per occurrence replaced, whitespace collapsed.
+
+    Cached: an outage repeats the same few messages thousands of times, and the
+    write path asks for each entry's fingerprint and title.
+    """
     out = message
     for pattern, placeholder in _PATTERNS:
         out = pattern.sub(placeholder, out)
