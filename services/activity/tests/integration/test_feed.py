@@ -174,7 +174,9 @@ class TestResolving:
     ) -> None:
         await log(*(failed(f"ord_{n}", n / 10) for n in range(1200)))
         await log(ev(SyncFailed.example(), 1), ev(EmailBounced.example(), 2))
-        assert await badge(quiet_api) == 1202
+        # The badge counts problems (groups): the 1200 alike failures are one.
+        assert await badge(quiet_api) == 3
+        assert (await get(quiet_api, "/api/attention/counts"))["entries"] == 1202
         response = await quiet_api.post(
             "/api/feed/resolve", params={"category": "fulfilment"}, json={"note": "bulk"}
         )
@@ -203,9 +205,10 @@ class TestAutoResolve:
     ) -> None:
         exhausted = ev(JobExhausted.example().model_copy(update={"order_id": "ord_1"}), 3)
         await log(failed("ord_1", 1), failed("ord_1", 2, attempt=2), exhausted, failed("ord_2", 2))
-        assert await badge(quiet_api) == 4
+        assert await badge(quiet_api) == 2  # groups: the three alike failures, the job
         await log(submitted("ord_1", 5))
-        assert await badge(quiet_api) == 1
+        assert await badge(quiet_api) == 1  # ord_2's failure keeps its group open
+        assert (await get(quiet_api, "/api/attention/counts"))["entries"] == 1
         timeline = await get(quiet_api, "/api/orders/ord_1/timeline")
         fixed = [e for e in timeline if e["event_type"] != "order.submitted"]
         assert all(e["resolution"] == "auto" for e in fixed)

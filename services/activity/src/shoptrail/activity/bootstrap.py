@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import shoptrail.activity
 from shoptrail.activity.adapters.changes import ChangeLog
 from shoptrail.activity.adapters.details import EntryDetails
+from shoptrail.activity.adapters.group_reads import GroupReads
 from shoptrail.activity.adapters.kafka import subscribe_log_consumer
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.queries import LogQueries
@@ -21,7 +22,7 @@ from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
-from shoptrail.activity.entrypoints import details_api, notes_api, ws
+from shoptrail.activity.entrypoints import details_api, groups_api, notes_api, ws
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)
     app.state.resolutions = Resolutions(engine)
+    app.state.groups = GroupReads(engine)
     guard = [Depends(service_token_guard(settings.service_token))]
     app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)
     app.state.entry_details = EntryDetails(engine)
@@ -135,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for extra in (details_api.router, notes_api.router):
         app.include_router(extra, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(groups_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)
     app.state.hub = hub

@@ -20,6 +20,7 @@ from starlette.types import Scope
 import shoptrail.admin_ui
 from shoptrail.admin_ui.adapters.activity import ActivityClient
 from shoptrail.admin_ui.adapters.fulfilment import FulfilmentClient
+from shoptrail.admin_ui.adapters.groups import GroupsClient
 from shoptrail.admin_ui.adapters.http import service_client
 from shoptrail.admin_ui.adapters.jobs import JobsClient
 from shoptrail.admin_ui.adapters.notifier import NotifierClient
@@ -31,6 +32,7 @@ from shoptrail.admin_ui.entrypoints import (
     auth_routes,
     entry_page,
     feed,
+    groups_page,
     jobs_page,
     live,
     notes,
@@ -91,10 +93,10 @@ def create_app(settings: Settings) -> FastAPI:
 
             fulfilment = await client(settings.fulfilment_url, settings.fulfilment_token)
             notifier = await client(settings.notifier_url, settings.notifier_token)
+            activity = await client(settings.activity_url, settings.activity_token)
+            app.state.groups = GroupsClient(activity)  # grouped failures (groups_page)
             app.state.services = Services(
-                activity=ActivityClient(
-                    await client(settings.activity_url, settings.activity_token)
-                ),
+                activity=ActivityClient(activity),
                 fulfilment=FulfilmentClient(fulfilment),
                 notifier=NotifierClient(notifier),
                 jobs={
@@ -139,7 +141,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, ws_origin=settings.ws_origin, hsts=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_routes, orders, feed, live, settings_page, jobs_page, entry_page, notes):
+    for module in (
+        auth_routes, orders, feed, live, settings_page, jobs_page, entry_page, notes, groups_page
+    ):
         app.include_router(module.router)
     _add_error_pages(app)
 

@@ -37,6 +37,8 @@ from shoptrail.activity.domain.feed import (
 
 t = activity_log
 LATEST_CHANGE = "SELECT coalesce(max(seq), 0) FROM activity_changes"
+OPEN_GROUPS = "SELECT count(*) FROM activity_groups WHERE resolved_at IS NULL"
+"""The badge: open groups of failures, by the partial index `activity_groups_open`."""
 
 # Literal SQL, not bound parameters: the planner can only use a partial index
 # when the query states its predicate itself.
@@ -228,7 +230,16 @@ class LogQueries:
         return int(await conn.scalar(stmt) or 0)
 
     async def attention_count(self) -> int:
-        """How many warnings and errors are unresolved (the badge)."""
+        """How many problems need attention (the badge): open groups of failures.
+
+        A provider outage is one problem however many entries it made
+        (adapters/groups.py); `attention_entries` still counts the entries.
+        """
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(text(OPEN_GROUPS)) or 0)
+
+    async def attention_entries(self) -> int:
+        """How many warnings and errors are unresolved, one by one."""
         async with self.engine.connect() as conn:
             return await self._counted(conn, FeedFilter(tab=Tab.ATTENTION))
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shoptrail.activity.adapters.groups import rebuild_groups
 from shoptrail.activity.adapters.store import LogTables, record_change
 
 LIVE = LogTables()
 REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild", live=False)
 PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous", live=False)
 PAIRS = ((LIVE.log, REBUILD.log, PREVIOUS.log), (LIVE.orders, REBUILD.orders, PREVIOUS.orders))
+COUNT_TRIGGERS = ("activity_counts_ins", "activity_counts_upd", "activity_counts_del")
+GROUP_TRIGGERS = ("activity_groups_upd", "activity_groups_del")
 WRITE_PATH_INDEXES = frozenset({"activity_log_timeline", "activity_log_category"})
 """Live indexes that replay's own writes read: auto-resolve finds an order's errors by
 order id, a provider's or a problem's by category. With the unique ones (the ids, the
@@ -74,7 +78,7 @@ async def carry_over_resolutions(conn: AsyncConnection) -> int:
 async def swap(conn: AsyncConnection) -> None:
     """Rebuild tables become live (indexes renamed to the migration's names); live → previous."""
     await conn.execute(text(f"DROP TABLE IF EXISTS {PREVIOUS.log}, {PREVIOUS.orders}"))
-    for trigger in ("activity_counts_ins", "activity_counts_upd", "activity_counts_del"):
+    for trigger in (*COUNT_TRIGGERS, *GROUP_TRIGGERS):
         await conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {LIVE.log}"))
     for live, rebuild, previous in PAIRS:
         names = await matching_indexes(conn, live, rebuild)
@@ -96,6 +100,10 @@ async def swap(conn: AsyncConnection) -> None:
         )
     )
     await conn.execute(text(f"SELECT activity_counts_attach('{LIVE.log}')"))
+    # The groups, made again from the new log (replay's writes left them alone).
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    await rebuild_groups(raw, LIVE.log)
+    await conn.execute(text(f"SELECT activity_groups_attach('{LIVE.log}')"))
     # Entry ids changed: every connected browser must reload, not patch rows.
     await record_change(conn, [], kind="reload")
 

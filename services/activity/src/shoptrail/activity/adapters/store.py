@@ -10,7 +10,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shoptrail.activity.adapters.groups import record_occurrences
 from shoptrail.activity.domain.entries import LogEntry
+from shoptrail.activity.domain.groups import fingerprint
 from shoptrail.activity.domain.orders import is_snapshot, merge_changes, order_change
 from shoptrail.activity.domain.rules import RULES, Supersedes, resolution_note
 from shoptrail.activity.service_layer.ports import LogStore, WriteResult
@@ -28,21 +30,21 @@ class LogTables:
 
 LOG_COLUMNS = (
     "event_id", "event_type", "source", "category", "level", "order_id", "message",
-    "payload", "correlation_id", "occurred_at", "trace_id",
+    "payload", "correlation_id", "occurred_at", "trace_id", "fingerprint",
     "kafka_topic", "kafka_partition", "kafka_offset",
 )  # fmt: skip
 
 INSERT_ENTRIES = """
 INSERT INTO {log} (event_id, event_type, source, category, level, order_id, message,
-                   payload, correlation_id, occurred_at, trace_id,
+                   payload, correlation_id, occurred_at, trace_id, fingerprint,
                    kafka_topic, kafka_partition, kafka_offset)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::jsonb[], $9::text[], $10::timestamptz[], $11::text[],
-                     $12::text[], $13::integer[], $14::bigint[])
+                     $12::text[], $13::text[], $14::integer[], $15::bigint[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING id, event_id
 """
-"""The idempotent path: fourteen bound arrays unnested into rows, duplicates skipped."""
+"""The idempotent path: fifteen bound arrays unnested into rows, duplicates skipped."""
 
 ALLOCATE_IDS = """
 WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{log}', 'id')::regclass AS seq)
@@ -56,7 +58,7 @@ inlining the lookup into every row, which made each id cost 10x (3.7 vs 0.4 µs)
 
 
 def batch_columns(entries: Sequence[LogEntry]) -> list[list[Any]]:
-    """The batch as the fourteen arrays `INSERT_ENTRIES` unnests."""
+    """The batch as the fifteen arrays `INSERT_ENTRIES` unnests."""
     return _columns([entry_row(e) for e in entries])
 
 
@@ -69,6 +71,7 @@ def entry_row(e: LogEntry) -> tuple[Any, ...]:
     return (
         e.event_id, e.event_type, e.source, e.category, e.level, e.order_id, e.message,
         e.payload, e.correlation_id, e.occurred_at, e.trace_id,
+        fingerprint(e.event_type, e.level, e.message),
         e.kafka_topic, e.kafka_partition, e.kafka_offset,
     )  # fmt: skip
 
@@ -210,6 +213,9 @@ async def write_entries(
             UPSERT_CHANGES.format(orders=tables.orders),
             *_columns([_args(change) for change in changes]),
         )
+
+    if tables.live:  # a replay's groups are made from its tables at the swap (rebuild.swap)
+        await record_occurrences(raw, new)  # before any resolve: the trigger counts down
 
     resolved: list[int] = []
     for rule in RULES:

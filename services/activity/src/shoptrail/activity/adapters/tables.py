@@ -39,6 +39,7 @@ activity_log = Table(
     Column("resolution", Text),
     Column("resolution_note", Text),
     Column("trace_id", Text),
+    Column("fingerprint", Text),  # grouped failures (migration 0008, domain/groups.py)
     Column("kafka_topic", Text),
     Column("kafka_partition", Integer),
     Column("kafka_offset", BigInteger),

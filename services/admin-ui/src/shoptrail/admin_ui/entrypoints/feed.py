@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from shoptrail.admin_ui.auth.sessions import UserDep
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
+from shoptrail.admin_ui.entrypoints.groups_page import open_groups
 from shoptrail.admin_ui.entrypoints.web import (
     ServicesDep,
     back_to,
@@ -45,6 +46,7 @@ async def feed(request: Request, services: ServicesDep, _: UserDep) -> HTMLRespo
         page=page,
         entries=page.entries,
         back=query.url(),
+        groups=await open_groups(request, query),
     )
 
 

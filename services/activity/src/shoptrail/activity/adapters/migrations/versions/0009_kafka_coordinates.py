@@ -12,7 +12,7 @@ Revises: 0007 (0008 is another branch's; the chain is rejoined on merge)
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 
 
 def upgrade() -> None:
