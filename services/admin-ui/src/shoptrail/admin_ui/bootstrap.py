@@ -142,7 +142,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders, ws_origin=settings.ws_origin, hsts=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
-        auth_routes, orders, feed, live, settings_page, jobs_page, entry_page, notes, groups_page
+        auth_routes,
+        orders,
+        feed,
+        live,
+        settings_page,
+        jobs_page,
+        entry_page,
+        notes,
+        groups_page,
     ):
         app.include_router(module.router)
     _add_error_pages(app)
