@@ -229,6 +229,7 @@ def create_app(
     settings: Settings, notifier: Notifier | None = None, *, run_consumers: bool = True
 ) -> FastAPI:
     """Build the notifier's HTTP app; with `run_consumers`, its lifespan also consumes Kafka."""
+    from shoptrail.notifier.entrypoints.alert_settings_api import alert_settings_router
     from shoptrail.notifier.entrypoints.api import settings_router, unsubscribe_router
 
     service = notifier or build_notifier(settings)
@@ -261,6 +262,7 @@ def create_app(
     guard_operations(app, environment=settings.environment, token=settings.service_token)
     serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     app.state.notifier = service
+    app.include_router(alert_settings_router(settings))
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
     app.include_router(
