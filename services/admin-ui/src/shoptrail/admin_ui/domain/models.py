@@ -120,6 +120,22 @@ class ShopSettings(_Read):
     recovery_enabled: bool = False
 
 
+class AlertSettings(_Read):
+    """How the owner hears about entries that need attention (the notifier keeps them).
+
+    The webhook secret is never read back: only its hint (`whsec_…wxyz`).
+    """
+
+    enabled: bool = False
+    email: str | None = None
+    digest_minutes: int = 15
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    timezone: str = "UTC"
+    webhook_url: str | None = None
+    webhook_secret_hint: str | None = None
+
+
 def money(amount: int | None, currency: str | None) -> str:
     """'£43.00', or an empty string when unknown."""
     if amount is None or not currency:
