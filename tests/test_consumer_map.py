@@ -95,5 +95,5 @@ def test_the_notifiers_alerts_consumer_subscribes_by_the_maps_pattern_in_its_own
     )
     expected = CONSUMERS["notifier-alerts"]
     [(group, _, pattern)] = subscriptions(broker)
-    assert (group, pattern) == (expected.group, expected.pattern)
+    assert pattern is not None and (group, pattern) == (expected.group, expected.pattern)
     assert set(expected.reads) == {t for t in topics.EVENT_TOPICS if re.fullmatch(pattern, t)}

@@ -59,7 +59,7 @@ async def test_a_storm_of_1000_errors_sends_one_email_then_one_digest_without_re
     storm = [failure(f"ord_STORM{i}", clock) for i in range(1, 1000)]
     await shop.publish(storm)
     await shop.logged_and_noted([first, *storm])
-    resolved = (await shop.open_entries(storm[:2]))
+    resolved = await shop.open_entries(storm[:2])
     for entry in resolved:
         done = await shop.activity.post(f"/api/entries/{entry['entry_id']}/resolve", json={})
         assert done.status_code == 200, done.text
@@ -188,8 +188,10 @@ def _consumed_notifier_topic(shop: Shop) -> Callable[[], Awaitable[bool]]:
             )
         finally:
             await admin.close()
-        return any(tp.topic == shop.topic("shoptrail.notifier") and o.offset >= 1
-                   for tp, o in offsets.items())
+        return any(
+            tp.topic == shop.topic("shoptrail.notifier") and o.offset >= 1
+            for tp, o in offsets.items()
+        )
 
     return check
 

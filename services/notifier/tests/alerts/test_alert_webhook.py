@@ -30,7 +30,8 @@ def verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
     key = base64.b64decode(secret.split("_", 1)[1])
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    offered = [s.split(",", 1)[1] for s in headers["webhook-signature"].split() if s.startswith("v1,")]
+    signatures = headers["webhook-signature"].split()
+    offered = [s.split(",", 1)[1] for s in signatures if s.startswith("v1,")]
     return any(hmac.compare_digest(expected, sig) for sig in offered)
 
 
