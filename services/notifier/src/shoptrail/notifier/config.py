@@ -76,7 +76,7 @@ class Settings(ServiceSettings):
         description="activity's `ACTIVITY_SERVICE_TOKEN`.",
     )
     admin_url: str = Field(
-        default="http://127.0.0.1:8001",
+        default="http://127.0.0.1:8000",
         description="Where the owner opens the admin; alerts link to `/admin/entries/<id>`.",
     )
     alert_unlogged_max_age: timedelta = Field(
