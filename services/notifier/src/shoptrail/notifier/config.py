@@ -89,7 +89,7 @@ class Settings(ServiceSettings):
     )
     alert_sender: str = Field(
         default="alerts@shoptrail.invalid",
-        description="From address of alert emails while the shop's own sender is not set.",
+        description="From address of the alert emails to the shop owner.",
     )
     alert_webhook_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for the alert webhook's answer."
