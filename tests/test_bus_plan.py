@@ -29,21 +29,36 @@ class TestTheGrants:
         assert not may("ingest", "WRITE", "topic", topics.FULFILMENT)
 
     def test_a_consumer_reads_its_topics_in_its_group_and_dead_letters_them(self) -> None:
-        for service, consumption in CONSUMERS.items():
+        for consumption in CONSUMERS.values():
+            service = consumption.service
             assert may(service, "READ", "group", consumption.group)
             for topic in consumption.topics:
                 assert may(service, "READ", "topic", topic)
-                assert may(service, "WRITE", "topic", topics.dead_letter_topic(topic))
+                if consumption.dead_letters:
+                    assert may(service, "WRITE", "topic", topics.dead_letter_topic(topic))
 
     def test_no_one_reads_another_services_group(self) -> None:
         for service in bus_users():
-            for other, consumption in CONSUMERS.items():
-                assert may(service, "READ", "group", consumption.group) == (service == other)
+            for consumption in CONSUMERS.values():
+                mine = service == consumption.service
+                assert may(service, "READ", "group", consumption.group) == mine
+
+    def test_the_notifiers_alerts_group_reads_every_event_topic_but_dead_letters_nothing(
+        self,
+    ) -> None:
+        alerts = CONSUMERS["notifier-alerts"]
+        assert alerts.service == "notifier" and alerts.by_pattern and not alerts.dead_letters
+        for topic in topics.EVENT_TOPICS:
+            assert may("notifier", "READ", "topic", topic)
+        assert not may("notifier", "WRITE", "topic", topics.dead_letter_topic(topics.ACTIVITY))
+        assert not may("notifier", "WRITE", "topic", topics.dead_letter_topic(topics.NOTIFIER))
 
     def test_the_services_default_groups_are_the_granted_ones(self) -> None:
         assert ActivitySettings().group_id == CONSUMERS["activity"].group
         assert FulfilmentSettings().consumer_group == CONSUMERS["fulfilment"].group
         assert NotifierSettings().consumer_group == CONSUMERS["notifier"].group
+        assert NotifierSettings().alerts_consumer_group == CONSUMERS["notifier-alerts"].group
+        assert NotifierSettings().alerts_topic_pattern == CONSUMERS["notifier-alerts"].pattern
         assert (FulfilmentSettings().ingest_topic,) == CONSUMERS["fulfilment"].topics
         notifier = NotifierSettings()
         assert (notifier.ingest_topic, notifier.fulfilment_topic) == CONSUMERS["notifier"].topics

@@ -72,3 +72,28 @@ def test_activity_subscribes_by_the_maps_pattern_which_matches_the_topics_it_lis
     assert pattern is not None and (group, pattern) == (expected.group, expected.pattern)
     assert set(expected.reads) == {t for t in topics.EVENT_TOPICS if re.fullmatch(pattern, t)}
     assert not any(re.fullmatch(pattern, topics.dead_letter_topic(t)) for t in expected.reads)
+
+
+def test_the_notifiers_alerts_consumer_subscribes_by_the_maps_pattern_in_its_own_group() -> None:
+    from datetime import timedelta
+
+    from shoptrail.notifier.entrypoints.alert_consumer import subscribe_alerts
+
+    broker, settings = KafkaBroker(), NotifierSettings()
+
+    async def wake() -> None:
+        return None
+
+    subscribe_alerts(
+        broker,
+        pattern=settings.alerts_topic_pattern,
+        group_id=settings.alerts_consumer_group,
+        alerting=cast(Any, None),
+        wake_dispatch=wake,
+        max_age=timedelta(hours=1),
+        health=Health("alerts"),
+    )
+    expected = CONSUMERS["notifier-alerts"]
+    [(group, _, pattern)] = subscriptions(broker)
+    assert pattern is not None and (group, pattern) == (expected.group, expected.pattern)
+    assert set(expected.reads) == {t for t in topics.EVENT_TOPICS if re.fullmatch(pattern, t)}

@@ -47,6 +47,8 @@ allow ingest --operation Write --topic shoptrail.ingest
 
 scram_user notifier "${KAFKA_NOTIFIER_PASSWORD:?}"
 allow notifier --operation Read --group notifier
+allow notifier --operation Read --group notifier-alerts
+allow notifier --operation Read --topic shoptrail. --resource-pattern-type prefixed
 allow notifier --operation Read --topic shoptrail.fulfilment
 allow notifier --operation Write --topic shoptrail.fulfilment.dlq
 allow notifier --operation Read --topic shoptrail.ingest

@@ -15,6 +15,9 @@ import senders
 from dev import DEV_SECRETS, Ports, url
 from senders import Checkout, ProviderName, Status
 
+ALERTS_TO = "owner@samsprints.example"
+"""Where `make dev` sends the owner's alerts (the dev SMTP sink keeps them)."""
+
 PRODUCTS: dict[ProviderName, list[dict[str, Any]]] = {
     "Printify": [
         {"id": "pfy-tee-sunset", "title": "Sunset Tee", "variants": [{"id": 1, "price": 2500}]},
@@ -188,7 +191,8 @@ class Shop:
     # --- the shop owner's admin actions -------------------------------------
 
     async def prepare(self) -> None:
-        """What a shop owner sets up once: sender, cart recovery on; the providers' products."""
+        """What a shop owner sets up once: sender, cart recovery on, alerts; the providers'
+        products."""
         response = await self.http.put(
             f"{self.urls.notifier}/settings",
             headers=self._bearer("notifier"),
@@ -199,12 +203,21 @@ class Shop:
             },
         )
         await self._check(response, "notifier settings")
+        response = await self.http.put(  # the owner hears about errors: one email, then digests
+            f"{self.urls.notifier}/settings/alerts",
+            headers=self._bearer("notifier"),
+            json={"enabled": True, "email": ALERTS_TO, "digest_minutes": 1},
+        )
+        await self._check(response, "alert settings")
         for provider, items in PRODUCTS.items():
             response = await self.http.put(
                 f"{self.urls.fake_provider}/_fake/products/{provider}", json=items
             )
             await self._check(response, "fake provider products")
-        self.say("shop prepared: sender set, cart recovery on, provider catalogues stocked")
+        self.say(
+            "shop prepared: sender set, cart recovery on, alerts to "
+            f"{ALERTS_TO} (1-minute digest), provider catalogues stocked"
+        )
 
     async def request_sync(self, provider: ProviderName) -> int | None:
         """ "Run a product sync now" (409 when one is already queued: that one will do)."""

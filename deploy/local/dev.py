@@ -199,6 +199,11 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             # Recovery emails a few seconds (plus the minute tick) after a checkout expires.
             "RECOVERY_DELAY": "PT10S",
             "EMAIL_RETRY_WAIT_S": "1",
+            # Alerts to the owner: activity says which entries are open; links go to the admin.
+            "ACTIVITY_URL": url(ports.activity),
+            "ACTIVITY_TOKEN": s["activity_token"],
+            "ADMIN_URL": url(ports.admin_ui),
+            "ALERT_SENDER": "alerts@samsprints.example",
         },
         "admin-ui": {
             "PORT": str(ports.admin_ui),

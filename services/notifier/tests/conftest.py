@@ -136,6 +136,9 @@ async def make_notifier(
             "email_retry_wait_s": 0,
             "consumer_group": f"notifier-{suffix}",
             "notifier_topic": f"test-notifier-{suffix}",
+            # the alerts consumer reads only this test's own topic, in its own group
+            "alerts_consumer_group": f"notifier-alerts-{suffix}",
+            "alerts_topic_pattern": rf"^test-notifier-{suffix}$",
             "state_dir": tmp_path / "state",
         }
         notifier = build_notifier(

@@ -22,7 +22,9 @@ def test_every_operation_answers_as_documented(prepared: Any) -> None:
     # A sender is checked as a mail server would check it (the rules are in the schema's
     # descriptions, the reason in the 422); an unsubscribe token is ours to issue.
     app = create_app(prepared.settings, run_consumers=False)
-    schema = asgi_schema(app, semantic=("/settings",), opaque=("/unsubscribe/{token}",))
+    schema = asgi_schema(
+        app, semantic=("/settings", "/settings/alerts"), opaque=("/unsubscribe/{token}",)
+    )
     statuses = fuzz_openapi(schema, headers={"Authorization": f"Bearer {TOKEN}"})
     assert not any(status >= 500 for status in statuses), statuses
     assert {200, 422} <= set(statuses), statuses

@@ -73,15 +73,16 @@ def bus_users() -> dict[str, tuple[Grant, ...]]:
     grants: dict[str, set[Grant]] = {}
     for topic in PRODUCERS:
         grants.setdefault(producer_of(topic), set()).add(Grant("topic", topic, "WRITE"))
-    for service, consumption in CONSUMERS.items():
-        mine = grants.setdefault(service, set())
+    for consumption in CONSUMERS.values():  # a service may have several groups
+        mine = grants.setdefault(consumption.service, set())
         mine.add(Grant("group", consumption.group, "READ"))
         if consumption.by_pattern:
             mine.add(Grant("topic", SERVICE_TOPIC_PREFIX, "READ", "PREFIXED"))
         for topic in consumption.topics:
             if not consumption.by_pattern:
                 mine.add(Grant("topic", topic, "READ"))
-            mine.add(Grant("topic", topics.dead_letter_topic(topic), "WRITE"))
+            if consumption.dead_letters:
+                mine.add(Grant("topic", topics.dead_letter_topic(topic), "WRITE"))
     return {user: tuple(sorted(grants[user])) for user in sorted(grants)}
 
 

@@ -254,22 +254,26 @@ def _operations() -> dict[str, Any]:
             operations[f"{service}_sends_{_channel_id(topic)}"] = _operation(
                 "send", topic, types, f"{service} publishes its events (acks=all, idempotent)."
             )
-    for consumer in CONSUMERS.values():
+    for name, consumer in CONSUMERS.items():  # a service may read in several groups
+        label = name.replace("-", "_")
         group = {"groupId": {"type": "string", "enum": [consumer.group]}}
         for topic, types in consumer.reads.items():
             if not types:
                 continue
-            acts = "every type" if consumer.pattern else ", ".join(cls.TYPE for cls in types)
-            operations[f"{consumer.service}_receives_{_channel_id(topic)}"] = _operation(
+            every = consumer.pattern and set(types) == set(PRODUCERS.get(topic, ()))
+            acts = "every type" if every else ", ".join(cls.TYPE for cls in types)
+            operations[f"{label}_receives_{_channel_id(topic)}"] = _operation(
                 "receive",
                 topic,
                 types,
                 f"{consumer.service} (group {consumer.group}) reads the topic; acts on {acts}.",
                 **group,
             )
+        if not consumer.dead_letters:
+            continue  # skips what it cannot read: another group of the service sets it aside
         for topic in consumer.reads:
             dlq = topics.dead_letter_topic(topic)
-            operations[f"{consumer.service}_sends_{_channel_id(dlq)}"] = _operation(
+            operations[f"{label}_sends_{_channel_id(dlq)}"] = _operation(
                 "send", dlq, None, f"{consumer.service} sets aside what it cannot process."
             )
     for topic in PRODUCERS:

@@ -43,6 +43,8 @@ PRODUCERS: dict[str, tuple[type[EventData], ...]] = {
         notifier.AbandonedCartCreated,
         notifier.AbandonedCartEmailSent,
         notifier.AbandonedCartRecovered,
+        notifier.AlertSent,
+        notifier.AlertFailed,
         ingest.EmailBounced,  # the SMTP server refused a message outright (a hard bounce)
         system.JobExhausted,
         system.EventDeadLettered,
@@ -91,6 +93,15 @@ def topic_for(data: type[EventData] | EventData, *, producer_topic: str | None =
     return owners[0]
 
 
+def alerts_about(cls: type[EventData]) -> bool:
+    """Whether an event of this type may alert the owner: warnings and errors, never an
+    `alert.*` fact (an alert failing to send is an entry, not another alert)."""
+    return cls.LEVEL.needs_attention and not cls.TYPE.startswith(ALERT_PREFIX)
+
+
+ALERT_PREFIX = "alert."
+
+
 @dataclass(frozen=True)
 class Consumer:
     """One service's consumer group: which topics it reads and which types it acts on.
@@ -106,6 +117,9 @@ class Consumer:
     group: str
     reads: Mapping[str, tuple[type[EventData], ...]]
     pattern: str | None = None
+    dead_letters: bool = True
+    """False: records it cannot read are skipped, not dead-lettered (another group of the
+    same service already moves them aside; twice would be one letter too many)."""
 
     def types(self) -> frozenset[str]:
         """The wire types this consumer acts on, on any topic."""
@@ -147,6 +161,17 @@ CONSUMERS: dict[str, Consumer] = {
         group="shoptrail-activity",
         reads={topic: types for topic, types in PRODUCERS.items() if topics.is_event_topic(topic)},
         pattern=topics.EVENT_TOPIC_PATTERN,
+    ),
+    "notifier-alerts": Consumer(
+        service="notifier",
+        group="notifier-alerts",
+        reads={
+            topic: tuple(t for t in types if alerts_about(t))
+            for topic, types in PRODUCERS.items()
+            if topics.is_event_topic(topic)
+        },
+        pattern=topics.EVENT_TOPIC_PATTERN,
+        dead_letters=False,
     ),
 }
 """Every consumer group of the shop's event topics, by service (the groups are defaults:

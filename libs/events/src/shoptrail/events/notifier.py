@@ -8,7 +8,7 @@ from pydantic import Field
 
 from shoptrail.events.base import Category, EventData, Level, OrderFact
 from shoptrail.events.common import EXAMPLE_ITEMS, LineItem
-from shoptrail.events.hygiene import MAX_ITEMS, Identifier
+from shoptrail.events.hygiene import MAX_ITEMS, FreeText, Identifier
 from shoptrail.events.money import Money
 from shoptrail.events.registry import REGISTRY
 
@@ -118,3 +118,53 @@ class AbandonedCartRecovered(OrderFact):
     @classmethod
     def example(cls) -> Self:
         return cls(cart_id="cart_01J9ZA", order_id="ord_01J9Z8K4", order_number="SS-260223-0042")
+
+
+@REGISTRY.register
+class AlertSent(EventData):
+    """The owner was told about entries that need attention (an email, a webhook post).
+
+    Alert events never trigger alerts themselves: the alerts consumer skips
+    every `alert.*` type, so alerting cannot loop.
+    """
+
+    TYPE: ClassVar[str] = "alert.sent"
+    LEVEL: ClassVar[Level] = Level.INFO
+    CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("alert_id",)
+
+    alert_id: Identifier
+    channel: Identifier = Field(description="`email` or `webhook`.")
+    items: int = Field(ge=0, description="How many entries the alert lists.")
+    digest: bool = Field(default=False, description="A digest of several entries.")
+
+    def render(self) -> str:
+        noun = "entry" if self.items == 1 else "entries"
+        kind = "Digest" if self.digest else "Alert"
+        return f"{kind} sent by {self.channel} about {self.items} {noun} needing attention"
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(alert_id="alr_01J9ZB", channel="email", items=3, digest=True)
+
+
+@REGISTRY.register
+class AlertFailed(EventData):
+    """An alert could not be delivered; said once per failed alert, never alerted about."""
+
+    TYPE: ClassVar[str] = "alert.failed"
+    LEVEL: ClassVar[Level] = Level.ERROR
+    CATEGORY: ClassVar[Category] = Category.SYSTEM
+    KEY: ClassVar[tuple[str, ...]] = ("alert_id",)
+
+    alert_id: Identifier
+    channel: Identifier = Field(description="`email` or `webhook`.")
+    items: int = Field(ge=0)
+    reason: FreeText = Field(description="What went wrong, as the other side said it.")
+
+    def render(self) -> str:
+        return f"Alert by {self.channel} could not be sent ({self.reason[:200]})"
+
+    @classmethod
+    def example(cls) -> Self:
+        return cls(alert_id="alr_01J9ZB", channel="email", items=1, reason="connection refused")

@@ -22,7 +22,7 @@ from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
-from shoptrail.activity.entrypoints import details_api, groups_api, notes_api, ws
+from shoptrail.activity.entrypoints import alerts_api, details_api, groups_api, notes_api, ws
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
@@ -129,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.queries = LogQueries(engine)
     app.state.resolutions = Resolutions(engine)
     app.state.groups = GroupReads(engine)
+    app.state.engine = engine
     guard = [Depends(service_token_guard(settings.service_token))]
     app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)
     app.state.entry_details = EntryDetails(engine)
@@ -139,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(extra, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(groups_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(alerts_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)
     app.state.hub = hub
     app.state.sessions = sessions

@@ -29,6 +29,7 @@ from shoptrail.admin_ui.auth.sessions import LoginRequiredError
 from shoptrail.admin_ui.auth.throttle import LoginThrottle
 from shoptrail.admin_ui.config import Settings
 from shoptrail.admin_ui.entrypoints import (
+    alert_settings_page,
     auth_routes,
     entry_page,
     feed,
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
         feed,
         live,
         settings_page,
+        alert_settings_page,
         jobs_page,
         entry_page,
         notes,

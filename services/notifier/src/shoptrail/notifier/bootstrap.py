@@ -7,6 +7,7 @@ import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 
 import procrastinate
 from fastapi import Depends, FastAPI
@@ -33,6 +34,8 @@ from shoptrail.kit.lag import ConsumerLagSampler
 from shoptrail.kit.metrics import instrument_http, serve_metrics
 from shoptrail.kit.sampling import JobQueueSampler, OutboxSampler, PeriodicSampler, sampling
 from shoptrail.kit.tracing import http_telemetry
+from shoptrail.notifier.adapters.activity_client import ActivityEntries
+from shoptrail.notifier.adapters.alert_store import AlertStore
 from shoptrail.notifier.adapters.clock import SystemClock
 from shoptrail.notifier.adapters.jobs import (
     ProcrastinateEmailQueue,
@@ -51,6 +54,7 @@ from shoptrail.notifier.adapters.templates import TemplateComposer, template_env
 from shoptrail.notifier.adapters.uow import PostgresUnitOfWork
 from shoptrail.notifier.config import Settings
 from shoptrail.notifier.domain.tokens import UnsubscribeTokens
+from shoptrail.notifier.service_layer.alerting import Alerting
 from shoptrail.notifier.service_layer.emitting import SOURCE
 from shoptrail.notifier.service_layer.ports import (
     AcceptedJournal,
@@ -76,6 +80,8 @@ class Notifier:
     queue: EmailQueue
     journal: AcceptedJournal
     """Message-IDs the mail server accepted, kept on local disk (`NOTIFIER_STATE_DIR`)."""
+    alerting: Alerting
+    """Alerts to the owner (service_layer/alerting.py)."""
     components: list[Health] = field(default_factory=list)
     """What `/readyz` and `/metrics` report on: consumers, relays, producers, workers."""
     kafka_answers: Callable[[], Awaitable[bool]] | None = None
@@ -109,29 +115,32 @@ def build_notifier(
     periodic_tasks: bool = True,
 ) -> Notifier:
     """Assemble the notifier; tests pass their own clock (and may leave out periodic tasks)."""
+    from shoptrail.notifier.entrypoints.alert_jobs import register_alert_tasks
     from shoptrail.notifier.entrypoints.jobs import register_tasks
 
     tokens = UnsubscribeTokens(settings.unsubscribe_secret.get_secret_value().encode())
     templates = template_environment()
     jobs = create_job_app(settings.database_url)
+    engine = create_async_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        hide_parameters=True,  # bound values are customer data: never in logs
+    )
+    clock = clock or SystemClock()
+    mailer = mailer or SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        timeout=settings.smtp_timeout_s,
+        validate_certs=settings.smtp_validate_certs,
+    )
     notifier = Notifier(
         settings=settings,
-        engine=create_async_engine(
-            settings.database_url,
-            pool_pre_ping=True,
-            hide_parameters=True,  # bound values are customer data: never in logs
-        ),
-        clock=clock or SystemClock(),
-        mailer=mailer
-        or SmtpMailer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            timeout=settings.smtp_timeout_s,
-            validate_certs=settings.smtp_validate_certs,
-        ),
+        engine=engine,
+        clock=clock,
+        mailer=mailer,
         templates=templates,
         tokens=tokens,
         composer=TemplateComposer(
@@ -140,13 +149,34 @@ def build_notifier(
         jobs=jobs,
         queue=ProcrastinateEmailQueue(jobs),
         journal=FileAcceptedJournal(settings.state_dir),
+        alerting=build_alerting(settings, engine=engine, clock=clock, mailer=mailer),
     )
     register_tasks(notifier, periodic=periodic_tasks)
+    register_alert_tasks(notifier, periodic=periodic_tasks)
     return notifier
+
+
+def build_alerting(
+    settings: Settings, *, engine: AsyncEngine, clock: Clock, mailer: Mailer
+) -> Alerting:
+    """Alerts to the owner: their store, activity's answers, the mailer, the links' base."""
+    username, _, domain = settings.alert_sender.rpartition("@")
+    return Alerting(
+        store=AlertStore(engine, topic=settings.notifier_topic),
+        activity=ActivityEntries(settings.activity_url, settings.activity_token),
+        mailer=mailer,
+        clock=clock,
+        admin_url=settings.admin_url,
+        sender=Address(display_name="Shoptrail alerts", username=username, domain=domain),
+        unlogged_max_age=settings.alert_unlogged_max_age,
+        webhook_timeout_s=settings.alert_webhook_timeout_s,
+    )
 
 
 def create_consumer_broker(notifier: Notifier, producer: Producer) -> KafkaBroker:
     """A Kafka broker with the notifier's subscribers; dead letters go through `producer`."""
+    from shoptrail.notifier.entrypoints.alert_consumer import subscribe_alerts
+    from shoptrail.notifier.entrypoints.alert_jobs import wake_dispatch
     from shoptrail.notifier.entrypoints.consumers import subscribe
 
     settings = notifier.settings
@@ -160,6 +190,21 @@ def create_consumer_broker(notifier: Notifier, producer: Producer) -> KafkaBroke
     notifier.components.append(failures.health)
     broker = create_broker(settings.kafka, client_id="shoptrail-notifier")
     subscribe(broker, notifier, failures=failures)
+    alerts_health = Health(f"consumer:{settings.alerts_consumer_group}")
+    notifier.components.append(alerts_health)
+
+    async def wake() -> None:
+        await wake_dispatch(notifier.jobs)
+
+    subscribe_alerts(
+        broker,
+        pattern=settings.alerts_topic_pattern,
+        group_id=settings.alerts_consumer_group,
+        alerting=notifier.alerting,
+        wake_dispatch=wake,
+        max_age=settings.alert_max_event_age,
+        health=alerts_health,
+    )
     return broker
 
 
@@ -184,6 +229,7 @@ def create_app(
     settings: Settings, notifier: Notifier | None = None, *, run_consumers: bool = True
 ) -> FastAPI:
     """Build the notifier's HTTP app; with `run_consumers`, its lifespan also consumes Kafka."""
+    from shoptrail.notifier.entrypoints.alert_settings_api import alert_settings_router
     from shoptrail.notifier.entrypoints.api import settings_router, unsubscribe_router
 
     service = notifier or build_notifier(settings)
@@ -216,6 +262,7 @@ def create_app(
     guard_operations(app, environment=settings.environment, token=settings.service_token)
     serve_asyncapi(app)  # the bus's contract, beside the HTTP one (/openapi.json)
     app.state.notifier = service
+    app.include_router(alert_settings_router(settings))
     app.include_router(settings_router(settings))
     app.include_router(unsubscribe_router())
     app.include_router(

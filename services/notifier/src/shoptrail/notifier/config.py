@@ -59,6 +59,42 @@ class Settings(ServiceSettings):
         default=topics.NOTIFIER, description="Its own topic (the outbox relays to it)."
     )
 
+    alerts_consumer_group: str = Field(
+        default=CONSUMERS["notifier-alerts"].group,
+        description="Kafka consumer group that watches every event for alerts to the owner.",
+    )
+    alerts_topic_pattern: str = Field(
+        default=topics.EVENT_TOPIC_PATTERN,
+        description="The topics the alerts consumer reads (every producer's event topic).",
+    )
+    activity_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="The activity service's API: it says which entries are still open.",
+    )
+    activity_token: SigningSecret = Field(
+        default=SecretStr(f"{PLACEHOLDER_MARK}-service-token"),
+        description="activity's `ACTIVITY_SERVICE_TOKEN`.",
+    )
+    admin_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where the owner opens the admin; alerts link to `/admin/entries/<id>`.",
+    )
+    alert_unlogged_max_age: timedelta = Field(
+        default=timedelta(minutes=2),
+        description="An event activity has not logged after this long is not alerted about.",
+    )
+    alert_max_event_age: timedelta = Field(
+        default=timedelta(hours=1),
+        description="Older events are history, not news: the alerts consumer skips them.",
+    )
+    alert_sender: str = Field(
+        default="alerts@shoptrail.invalid",
+        description="From address of the alert emails to the shop owner.",
+    )
+    alert_webhook_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for the alert webhook's answer."
+    )
+
     smtp_host: str = Field(default="127.0.0.1", description="The mail server.")
     smtp_port: int = Field(default=1025, description="The mail server's port.")
     smtp_security: SmtpSecurity = Field(

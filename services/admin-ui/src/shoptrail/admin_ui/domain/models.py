@@ -147,6 +147,22 @@ class ShopSettings(_Read):
     recovery_enabled: bool = False
 
 
+class AlertSettings(_Read):
+    """How the owner hears about entries that need attention (the notifier keeps them).
+
+    The webhook secret is never read back: only its hint (`whsec_…wxyz`).
+    """
+
+    enabled: bool = False
+    email: str | None = None
+    digest_minutes: int = 15
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    timezone: str = "UTC"
+    webhook_url: str | None = None
+    webhook_secret_hint: str | None = None
+
+
 _ISO_CODE = re.compile(r"[A-Za-z]{3}")
 
 

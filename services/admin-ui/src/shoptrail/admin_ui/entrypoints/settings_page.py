@@ -19,7 +19,10 @@ router = APIRouter(prefix="/admin/settings", tags=["settings"])
 @router.get("", response_class=HTMLResponse)
 async def settings_form(request: Request, services: ServicesDep, _: UserDep) -> HTMLResponse:
     current = await services.notifier.read_settings()
-    return await render_page(request, "settings.html", shop=current, error=None)
+    alerts = await services.notifier.read_alert_settings()
+    return await render_page(
+        request, "settings.html", shop=current, error=None, alerts=alerts, alerts_error=None
+    )
 
 
 @router.post("")
@@ -47,7 +50,13 @@ async def save_settings(
             recovery_enabled=recovery_enabled,
         )
         return await render_page(
-            request, "settings.html", status_code=422, shop=shown, error=f"Not saved: {reason}"
+            request,
+            "settings.html",
+            status_code=422,
+            shop=shown,
+            error=f"Not saved: {reason}",
+            alerts=await services.notifier.read_alert_settings(),
+            alerts_error=None,
         )
     flash(request, "Settings saved.")
     return RedirectResponse("/admin/settings", status_code=303)

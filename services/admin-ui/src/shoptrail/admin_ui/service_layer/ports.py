@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from shoptrail.admin_ui.domain.feed_query import FeedQuery
 from shoptrail.admin_ui.domain.models import (
+    AlertSettings,
     Entry,
     EntryDetail,
     FeedChanges,
@@ -99,3 +100,5 @@ class JobsPort(Protocol):
 class NotifierPort(Protocol):
     async def read_settings(self) -> ShopSettings: ...
     async def write_settings(self, settings: ShopSettings) -> ShopSettings: ...
+    async def read_alert_settings(self) -> AlertSettings: ...
+    async def write_alert_settings(self, wanted: dict[str, Any]) -> AlertSettings: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -112,6 +113,40 @@ operator_problems = Table(
         comment="True: new emails are held untried; false: the next sends are a trial.",
     ),
     _at("trial_at", comment="When sends were last let through to test a fix."),
+)
+
+alert_settings = Table(
+    "alert_settings",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, server_default=text("1")),
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("email", Text, comment="Where alerts go; none: email alerts are off."),
+    Column("digest_minutes", Integer, nullable=False, server_default=text("15")),
+    Column("quiet_start", Text, comment="HH:MM local time; with quiet_end, alerts wait."),
+    Column("quiet_end", Text),
+    Column("timezone", Text, nullable=False, server_default=text("'UTC'")),
+    Column("webhook_url", Text),
+    Column("webhook_secret", Text, comment="whsec_… (Standard Webhooks)."),
+    _at("last_sent_at", comment="When the last alert went: the digest pacing starts here."),
+    _at("updated_at"),
+    CheckConstraint("id = 1", name="alert_settings_single_row"),
+    CheckConstraint("digest_minutes >= 1", name="alert_settings_digest_minutes"),
+)
+
+alert_items = Table(
+    "alert_items",
+    metadata,
+    Column(
+        "event_id", Uuid, primary_key=True, comment="One item per event: redelivery is a no-op."
+    ),
+    Column("state", Text, nullable=False, comment="new, pending, sent, dropped, failed"),
+    Column("entry_id", BigInteger, comment="activity's entry, once it is logged."),
+    Column("title", Text),
+    Column("level", Text),
+    Column("order_id", Text),
+    _at("seen_at", nullable=False),
+    _at("finished_at"),
+    Index("alert_items_state_seen_at", "state", "seen_at"),
 )
 
 event_outbox = outbox_table(metadata)
