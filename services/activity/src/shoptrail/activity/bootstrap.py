@@ -20,7 +20,7 @@ from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
-from shoptrail.activity.entrypoints import ws
+from shoptrail.activity.entrypoints import export_api, orders_api, ws
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
@@ -125,6 +125,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.resolutions = Resolutions(engine)
     guard = [Depends(service_token_guard(settings.service_token))]
     app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(orders_api.router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(export_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)
     app.state.hub = hub
