@@ -76,9 +76,7 @@ async def test_ten_thousand_entries_export_in_batches_newest_first(
     assert b"".join(chunks).decode() == response.text
 
 
-async def test_the_csv_follows_the_feed_filters(
-    quiet_api: httpx.AsyncClient, log: Log
-) -> None:
+async def test_the_csv_follows_the_feed_filters(quiet_api: httpx.AsyncClient, log: Log) -> None:
     await log(*(ev(SyncCompleted.example(), i * 3600) for i in range(6)))
     await log(*(failure(f"ord_{i}", i * 3600 + 60) for i in range(6)))
     since, until = (T0 + timedelta(hours=2)).isoformat(), (T0 + timedelta(hours=4)).isoformat()
@@ -98,7 +96,7 @@ async def test_cells_a_spreadsheet_would_run_get_a_leading_quote(
     quiet_api: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     base = entry_from_event(ev(SyncCompleted.example(), 0))
-    hostile = ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"]
+    hostile = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"]
     entries = [
         replace(entry_from_event(ev(SyncCompleted.example(), i)), message=m)
         for i, m in enumerate(hostile)

@@ -119,13 +119,16 @@ async def test_live_frames_carry_the_order_number(
         database_url, namespace, ws_token_secret=SECRET, ws_allowed_origins=ORIGIN
     )
     placed = order(603)
-    token, _ = mint(SECRET.encode(), subject="alice", ttl=timedelta(minutes=5), now=datetime.now(UTC))
+    token, _ = mint(
+        SECRET.encode(), subject="alice", ttl=timedelta(minutes=5), now=datetime.now(UTC)
+    )
     async with served_activity(settings) as url:
         ws_url = url.replace("http://", "ws://") + "/ws?feed=1"
         async with connect(ws_url, origin=ORIGIN) as conn:  # type: ignore[arg-type]
             await conn.send(json.dumps({"type": "auth", "token": token}))
             messages: list[dict[str, Any]] = [json.loads(await conn.recv())]
             assert messages[0]["type"] == "hello"
+
             async def receive() -> None:
                 async for raw in conn:
                     messages.append(json.loads(raw))

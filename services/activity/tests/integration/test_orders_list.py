@@ -89,7 +89,15 @@ async def test_orders_without_a_snapshot_come_last_and_page_too(
         if not page["next"]:
             break
         page = await get(quiet_api, limit=2, after=page["next"])
-    assert seen == ["ord_0002", "ord_0001", "ord_0000", "ord_0013", "ord_0012", "ord_0011", "ord_0010"]
+    assert seen == [
+        "ord_0002",
+        "ord_0001",
+        "ord_0000",
+        "ord_0013",
+        "ord_0012",
+        "ord_0011",
+        "ord_0010",
+    ]
 
 
 async def test_filters_by_status_and_placed_dates_with_counts_per_status(
