@@ -29,6 +29,7 @@ from shoptrail.admin_ui.auth.throttle import LoginThrottle
 from shoptrail.admin_ui.config import Settings
 from shoptrail.admin_ui.entrypoints import (
     auth_routes,
+    export,
     feed,
     jobs_page,
     live,
@@ -137,7 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, ws_origin=settings.ws_origin, hsts=settings.cookies_secure)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_routes, orders, feed, live, settings_page, jobs_page):
+    for module in (auth_routes, orders, feed, export, live, settings_page, jobs_page):
         app.include_router(module.router)
     _add_error_pages(app)
 

@@ -91,6 +91,7 @@ def build_templates(settings: Settings) -> jinja2.Environment:
         "trace_href": lambda trace_id: trace_href(settings.trace_url, trace_id),
         "CATEGORY_LABELS": presentation.CATEGORY_LABELS,
         "ORDER_STATUS_LABELS": presentation.ORDER_STATUS_LABELS,
+        "LEVEL_LABELS": presentation.LEVEL_LABELS,
     }
     return env
 
