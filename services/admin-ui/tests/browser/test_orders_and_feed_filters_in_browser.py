@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import ViewportSize, expect
 
 from shoptrail.admin_ui.devtools.browser import Tab, log_in
 from shoptrail.admin_ui.devtools.harness import ActivityHandle, Story
@@ -16,8 +16,8 @@ from shoptrail.events.ingest import OrderCreated
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 def shots(artifacts: Path) -> Path:
