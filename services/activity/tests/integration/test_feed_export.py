@@ -80,15 +80,15 @@ async def test_the_csv_follows_the_feed_filters(quiet_api: httpx.AsyncClient, lo
     await log(*(ev(SyncCompleted.example(), i * 3600) for i in range(6)))
     await log(*(failure(f"ord_{i}", i * 3600 + 60) for i in range(6)))
     since, until = (T0 + timedelta(hours=2)).isoformat(), (T0 + timedelta(hours=4)).isoformat()
-    params: Any = {"level": "error", "since": since, "until": until}
+    params: Any = {"level": "error", "from": since, "to": until}
     rows = rows_of((await quiet_api.get("/api/feed.csv", params=params)).text)[1:]
     assert [r[3] for r in rows] == ["ord_3", "ord_2"]  # the id: no number known
     page = (await quiet_api.get("/api/feed", params=params)).json()
     assert [e["order_id"] for e in page["entries"]] == ["ord_3", "ord_2"]
     assert page["total"] == 2
-    info = (await quiet_api.get("/api/feed", params={"level": "info", "since": since})).json()
+    info = (await quiet_api.get("/api/feed", params={"level": "info", "from": since})).json()
     assert info["total"] == 4 and len(info["entries"]) == 4
-    naive = (await quiet_api.get("/api/feed", params={"until": "2026-12-01T01:30:00"})).json()
+    naive = (await quiet_api.get("/api/feed", params={"to": "2026-12-01T01:30:00"})).json()
     assert naive["total"] == 4  # read as UTC: 00:00, 00:01, 01:00, 01:01 (not 02:00)
 
 

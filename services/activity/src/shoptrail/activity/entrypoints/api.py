@@ -65,11 +65,13 @@ def feed_filter(
     level: Annotated[list[Level] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text search in messages")] = None,
     include_debug: bool = False,
-    since: Annotated[
-        datetime | None, Query(description="Entries that happened at or after this time.")
+    # `from`/`to`, not `since`/`until`: `/feed/changes` takes these filters and its own `since`.
+    occurred_from: Annotated[
+        datetime | None,
+        Query(alias="from", description="Entries that happened at or after this time."),
     ] = None,
-    until: Annotated[
-        datetime | None, Query(description="Entries that happened before this time.")
+    occurred_to: Annotated[
+        datetime | None, Query(alias="to", description="Entries that happened before this time.")
     ] = None,
 ) -> FeedFilter:
     return FeedFilter(
@@ -78,8 +80,8 @@ def feed_filter(
         levels=tuple(lv.value for lv in level or ()),
         search=q.strip() or None if q else None,
         include_debug=include_debug,
-        since=aware(since),
-        until=aware(until),
+        since=aware(occurred_from),
+        until=aware(occurred_to),
     )
 
 

@@ -38,13 +38,17 @@ class DayRange:
             params.append(("to", self.last.isoformat()))
         return params
 
-    def api_params(self) -> list[tuple[str, str]]:
-        """For the services: `since` (included) and `until` (excluded) as instants."""
+    def api_params(self, names: tuple[str, str] = ("since", "until")) -> list[tuple[str, str]]:
+        """For the services: the first instant included and the first excluded.
+
+        The orders API names them `since`/`until`; the feed's, `from`/`to` (its
+        `/feed/changes` has a `since` of its own).
+        """
         params: list[tuple[str, str]] = []
         if self.first:
-            params.append(("since", self._midnight(self.first).isoformat()))
+            params.append((names[0], self._midnight(self.first).isoformat()))
         if self.last:
-            params.append(("until", self._midnight(self.last + timedelta(days=1)).isoformat()))
+            params.append((names[1], self._midnight(self.last + timedelta(days=1)).isoformat()))
         return params
 
     def _midnight(self, day: date) -> datetime:

@@ -78,7 +78,7 @@ class FeedQuery:
 
     def filter_params(self) -> list[tuple[str, str]]:
         """Tab, categories, levels, search and the days, as the activity API takes them."""
-        return [*self._shared_params(), *self.days.api_params()]
+        return [*self._shared_params(), *self.days.api_params(("from", "to"))]
 
     def link_params(self) -> list[tuple[str, str]]:
         """The same filters as our own links carry them (days as picked)."""
