@@ -47,9 +47,9 @@ def _after(cursor: OrderCursor, direction: Direction) -> ColumnElement[bool]:
         return or_(at.is_not(None), ident > cursor.order_id)
     key = tuple_(at, ident)
     bound = tuple_(literal(cursor.placed_at), literal(cursor.order_id))
-    if direction == "older":
-        return or_(key < bound, at.is_(None))
-    return key > bound
+    # Older: the unplaced orders follow too; `page` reads them after these, only when
+    # the page needs them, so this stays an index range (an OR would make it a filter).
+    return key < bound if direction == "older" else key > bound
 
 
 def _cursor(row: Any) -> OrderCursor:
@@ -82,6 +82,12 @@ class OrderList:
         counted = select(o.c.status, func.count()).where(_scope(f)).group_by(o.c.status)
         async with self.engine.connect() as conn:
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
+            if direction == "older" and cursor and cursor.placed_at and len(rows) <= limit:
+                unplaced = select(o).where(_scope(f), o.c.created_at.is_(None))
+                if f.statuses:
+                    unplaced = unplaced.where(o.c.status.in_(f.statuses))
+                unplaced = unplaced.order_by(o.c.order_id.desc()).limit(limit + 1 - len(rows))
+                rows += (await conn.execute(unplaced)).all()
             counts = {status: int(n) for status, n in (await conn.execute(counted)).all()}
         more = len(rows) > limit
         rows = rows[:limit]
