@@ -24,7 +24,7 @@ async def export_csv(request: Request, services: ServicesDep, _: UserDep) -> Str
     chunks = services.activity.feed_csv(query)
     # Wait for the first chunk here: a service that refuses is an error page, not a
     # download that breaks off.
-    first = await anext(chunks)
+    first = await anext(chunks, b"")
 
     async def body() -> AsyncIterator[bytes]:
         yield first
