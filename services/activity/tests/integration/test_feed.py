@@ -271,5 +271,5 @@ class TestOrders:
         assert order["refunded_amount"] == 1000
         assert order["line_items"][0]["product_id"] == "prod_tee_black"
         listed = await get(quiet_api, "/api/orders", q="SS-2602")
-        assert [o["order_id"] for o in listed] == [created.order_id]
+        assert [o["order_id"] for o in listed["orders"]] == [created.order_id]
         assert (await quiet_api.get("/api/orders/nope")).status_code == 404

@@ -22,7 +22,15 @@ from shoptrail.activity.adapters.resolutions import Resolutions
 from shoptrail.activity.adapters.sessions import SessionStore
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.config import Settings
-from shoptrail.activity.entrypoints import alerts_api, details_api, groups_api, notes_api, ws
+from shoptrail.activity.entrypoints import (
+    alerts_api,
+    details_api,
+    export_api,
+    groups_api,
+    notes_api,
+    orders_api,
+    ws,
+)
 from shoptrail.activity.entrypoints.api import router
 from shoptrail.activity.entrypoints.scheduler import prune_nightly
 from shoptrail.activity.metrics import Metrics
@@ -139,6 +147,8 @@ def create_app(settings: Settings) -> FastAPI:
     for extra in (details_api.router, notes_api.router):
         app.include_router(extra, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(groups_api.router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(orders_api.router, dependencies=guard, responses=AUTH_RESPONSES)
+    app.include_router(export_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.tokens, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(alerts_api.router, dependencies=guard, responses=AUTH_RESPONSES)
     app.include_router(ws.router)

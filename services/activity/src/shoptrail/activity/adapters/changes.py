@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters.order_numbers import name_orders
 from shoptrail.activity.adapters.queries import LATEST_CHANGE, LogQueries, entry_dict
 
 
@@ -51,7 +52,9 @@ class ChangeLog:
                 text("SELECT * FROM activity_log WHERE id = ANY(:ids) ORDER BY occurred_at, id"),
                 {"ids": ids},
             )
-            return [entry_dict(r) for r in rows.all()]
+            entries = [entry_dict(r) for r in rows.all()]
+            await name_orders(conn, entries)
+        return entries
 
     async def attention_count(self) -> int:
         return await LogQueries(self.engine).attention_count()

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters.order_numbers import name_orders
 from shoptrail.activity.adapters.search import Search, escape_like, search_clause
 from shoptrail.activity.adapters.tables import activity_counts, activity_log, orders
 from shoptrail.activity.domain.feed import (
@@ -61,6 +62,10 @@ def filter_clause(f: FeedFilter) -> ColumnElement[bool]:
         clauses.append(t.c.level.in_(f.levels))
     if f.order_id:
         clauses.append(t.c.order_id == f.order_id)
+    if f.since is not None:
+        clauses.append(t.c.occurred_at >= f.since)
+    if f.until is not None:
+        clauses.append(t.c.occurred_at < f.until)
     if f.search:
         clauses.append(search_clause(f.search))
     return and_(true(), *clauses)
@@ -130,11 +135,13 @@ class LogQueries:
             # Read first: every change up to this number is in what the page query sees.
             seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
-            if cursor is None and len(rows) <= limit and f.order_id:
+            if cursor is None and len(rows) <= limit and (f.order_id or f.dated):
                 total, capped = len(rows), False  # the page holds every match: no second scan
             else:
                 total, capped = await self._total(conn, f)
-        return _page(rows, f, cursor, direction, limit, total, capped, seq)
+            page = _page(rows, f, cursor, direction, limit, total, capped, seq)
+            await name_orders(conn, page.entries)
+        return page
 
     async def _search(
         self, f: FeedFilter, *, cursor: Cursor | None, direction: Direction, limit: int
@@ -149,7 +156,9 @@ class LogQueries:
             rows, counted = await search.page(cursor=cursor, direction=direction, limit=limit + 1)
             if counted is None:
                 counted = await search.total()
-        return _page(rows, f, cursor, direction, limit, *counted, seq)
+            page = _page(rows, f, cursor, direction, limit, *counted, seq)
+            await name_orders(conn, page.entries)
+        return page
 
     async def changes(
         self, f: FeedFilter, *, since: int, limit: int = CHANGES_LIMIT
@@ -206,10 +215,13 @@ class LogQueries:
                     entry_dict(r) | {"inserted": r.id in new}
                     for r in (await conn.execute(stmt)).all()
                 ]
+                await name_orders(conn, entries)
         return FeedChanges(since, seq, entries, complete=complete)
 
     async def _total(self, conn: Any, f: FeedFilter) -> tuple[int, bool]:
-        if f.order_id:  # one order's entries: few, and indexed
+        # One order's entries (few, and indexed), or a date range the per-category
+        # counts know nothing of: counted, up to the cap ("1,000+").
+        if f.order_id or f.dated:
             inner = select(literal(1)).select_from(t).where(filter_clause(f))
             capped = inner.limit(SEARCH_COUNT_CAP + 1).subquery()
             n = int(await conn.scalar(select(func.count()).select_from(capped)) or 0)
@@ -246,7 +258,11 @@ class LogQueries:
     async def entry(self, entry_id: int) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(t).where(t.c.id == entry_id))).first()
-        return entry_dict(row) if row else None
+            if row is None:
+                return None
+            found = entry_dict(row)
+            await name_orders(conn, [found])
+        return found
 
     async def timeline(self, order_id: str, *, include_debug: bool = False) -> list[dict[str, Any]]:
         """One order's whole story, oldest first."""
@@ -255,7 +271,9 @@ class LogQueries:
             stmt = stmt.where(NOT_DEBUG)
         stmt = stmt.order_by(t.c.occurred_at, t.c.id)
         async with self.engine.connect() as conn:
-            return [entry_dict(r) for r in (await conn.execute(stmt)).all()]
+            entries = [entry_dict(r) for r in (await conn.execute(stmt)).all()]
+            await name_orders(conn, entries)
+        return entries
 
     async def orders(
         self, *, search: str | None = None, status: str | None = None, limit: int = PAGE_SIZE

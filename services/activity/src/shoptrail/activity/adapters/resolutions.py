@@ -8,6 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters.order_numbers import name_orders
 from shoptrail.activity.adapters.queries import NEEDS_ATTENTION, entry_dict, filter_clause
 from shoptrail.activity.adapters.store import record_change
 from shoptrail.activity.adapters.tables import activity_log
@@ -47,7 +48,9 @@ class Resolutions:
                     )
                 ).one()
                 await record_change(conn, [entry_id])
-        return entry_dict(row)
+            found = entry_dict(row)
+            await name_orders(conn, [found])
+        return found
 
     async def resolve_matching(self, f: FeedFilter, *, note: str | None) -> list[int]:
         """Resolve every open warning/error matching `f` (no cap). Returns the ids changed."""
@@ -57,6 +60,8 @@ class Resolutions:
             levels=f.levels,
             search=f.search,
             order_id=f.order_id,
+            since=f.since,
+            until=f.until,
         )
         stmt = (
             update(t)

@@ -55,7 +55,7 @@ class Cursor:
 
 @dataclass(frozen=True)
 class FeedFilter:
-    """Which entries: the tab, category and level filters, search, and debug visibility."""
+    """Which entries: the tab, category and level filters, search, dates, debug visibility."""
 
     tab: Tab = Tab.ALL
     categories: tuple[str, ...] = ()
@@ -63,6 +63,15 @@ class FeedFilter:
     search: str | None = None
     include_debug: bool = False
     order_id: str | None = None
+    since: datetime | None = None
+    """Entries that happened at or after this time (with `until`: a date range)."""
+    until: datetime | None = None
+    """Entries that happened before this time."""
+
+    @property
+    def dated(self) -> bool:
+        """A date range: the per-category counts cannot answer its total."""
+        return self.since is not None or self.until is not None
 
     @property
     def hides_debug(self) -> bool:

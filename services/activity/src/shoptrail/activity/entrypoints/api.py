@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -64,6 +65,14 @@ def feed_filter(
     level: Annotated[list[Level] | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text search in messages")] = None,
     include_debug: bool = False,
+    # `from`/`to`, not `since`/`until`: `/feed/changes` takes these filters and its own `since`.
+    occurred_from: Annotated[
+        datetime | None,
+        Query(alias="from", description="Entries that happened at or after this time."),
+    ] = None,
+    occurred_to: Annotated[
+        datetime | None, Query(alias="to", description="Entries that happened before this time.")
+    ] = None,
 ) -> FeedFilter:
     return FeedFilter(
         tab=tab,
@@ -71,7 +80,14 @@ def feed_filter(
         levels=tuple(lv.value for lv in level or ()),
         search=q.strip() or None if q else None,
         include_debug=include_debug,
+        since=aware(occurred_from),
+        until=aware(occurred_to),
     )
+
+
+def aware(when: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC (the shop's times are stored with one)."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 FilterDep = Annotated[FeedFilter, Depends(feed_filter)]
@@ -193,18 +209,6 @@ async def resolve_order(
     """Resolve every open warning and error of one order."""
     ids = await resolutions.resolve_matching(FeedFilter(order_id=order_id), note=body.note)
     return ResolvedOut(resolved=len(ids), ids=ids)
-
-
-@router.get("/orders", response_model=list[OrderOut])
-async def list_orders(
-    queries: QueriesDep,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[OrderOut]:
-    """Newest orders first; `q` matches the start of an order number or email."""
-    rows = await queries.orders(search=q, status=status, limit=limit)
-    return [OrderOut.model_validate(r) for r in rows]
 
 
 @router.get(

@@ -25,6 +25,11 @@ class LiveEntryOut(BaseModel):
     category: str
     level: Literal["debug", "info", "warning", "error"]
     order_id: str | None
+    order_number: str | None = Field(
+        default=None,
+        description="The shop's number for the order (`SS-261201-C600`), once the order's "
+        "snapshot is in the log; link and show it rather than `order_id`.",
+    )
     message: str
     occurred_at: datetime = Field(description="When it happened at its source.")
     resolved_at: datetime | None

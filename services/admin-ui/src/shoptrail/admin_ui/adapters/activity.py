@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -16,8 +17,10 @@ from shoptrail.admin_ui.domain.models import (
     LiveToken,
     Note,
     Order,
+    OrdersPage,
 )
-from shoptrail.admin_ui.service_layer.ports import NotFoundError
+from shoptrail.admin_ui.domain.orders_query import OrdersQuery
+from shoptrail.admin_ui.service_layer.ports import NotFoundError, UpstreamError
 
 SERVICE = "activity"
 
@@ -70,10 +73,30 @@ class ActivityClient:
         response = await self._post(f"/api/orders/{quote(order_id, safe='')}/resolve", note)
         return int(response.json()["resolved"])
 
-    async def orders(self, *, q: str, status: str) -> list[Order]:
-        params = {k: v for k, v in (("q", q), ("status", status)) if v}
-        response = await self._get("/api/orders", params=params)
-        return [Order.model_validate(o) for o in response.json()]
+    async def orders(self, query: OrdersQuery, *, limit: int) -> OrdersPage:
+        response = await self._get("/api/orders", params=query.api_params(limit))
+        return OrdersPage.model_validate(response.json())
+
+    async def feed_csv(self, query: FeedQuery) -> AsyncIterator[bytes]:
+        """The feed's CSV as the activity service streams it, chunk by chunk (never buffered).
+
+        The first chunk comes only once the service has answered 2xx, so a caller
+        that waits for it can still answer an error page.
+        """
+        params = httpx.QueryParams(tuple(query.filter_params()))
+        request = self._client.build_request("GET", "/api/feed.csv", params=params)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(SERVICE, f"not answering ({type(exc).__name__})") from exc
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise UpstreamError(SERVICE, f"answered {response.status_code}")
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        finally:
+            await response.aclose()
 
     async def order(self, order_id: str) -> Order:
         return Order.model_validate(

@@ -26,6 +26,7 @@ class Entry(_Read):
     category: str
     level: Level
     order_id: str | None = None
+    order_number: str | None = None  # the shop's number, once the order is known
     message: str
     payload: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime
@@ -48,6 +49,11 @@ class Entry(_Read):
     def at_us(self) -> int:
         """When it happened, in µs since the epoch: with the id, the feed's order (newest first)."""
         return (self.occurred_at - EPOCH) // timedelta(microseconds=1)
+
+    @property
+    def order_label(self) -> str:
+        """How the shop names the order: its number, else (not yet known) the id."""
+        return self.order_number or str(self.payload.get("order_number") or self.order_id or "")
 
     @property
     def is_problem(self) -> bool:
@@ -129,6 +135,16 @@ class Order(_Read):
     def in_progress(self) -> bool:
         """Still moving: worth a Refresh control and live updates."""
         return self.status not in ("delivered", "cancelled", "refunded")
+
+
+class OrdersPage(_Read):
+    """A page of orders, newest placed first, with cursors to its neighbours and counts."""
+
+    orders: list[Order]
+    next: str | None = None
+    prev: str | None = None
+    total: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
 
 
 class LiveToken(_Read):

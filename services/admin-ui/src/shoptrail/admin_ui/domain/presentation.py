@@ -42,6 +42,8 @@ CATEGORY_LABELS = {
     "system": "System",
 }
 
+LEVEL_LABELS = {"error": "Errors", "warning": "Warnings", "info": "Info", "debug": "Debug"}
+
 ORDER_STATUS_LABELS = {
     "paid": "Paid",
     "submission_failed": "Submission failed",

@@ -31,7 +31,9 @@ EntryId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 
 
 def feed_query(request: Request) -> FeedQuery:
-    return FeedQuery.parse(request.query_params, request.query_params.getlist("category"))
+    params = request.query_params
+    zone = request.app.state.settings.zone
+    return FeedQuery.parse(params, params.getlist("category"), params.getlist("level"), zone=zone)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -160,11 +162,19 @@ async def resolve_matching(
     _: UserDep,
     tab: Annotated[str, Form()] = "all",
     category: Annotated[list[str] | None, Form()] = None,
+    level: Annotated[list[str] | None, Form()] = None,
     q: Annotated[str, Form(max_length=200)] = "",
+    first_day: Annotated[str, Form(alias="from", max_length=10)] = "",
+    last_day: Annotated[str, Form(alias="to", max_length=10)] = "",
     note: NoteField = "",
 ) -> Response:
     """Resolve every open warning and error the current filters match (not just this page)."""
-    query = FeedQuery.parse({"tab": tab, "q": q}, category or [])
+    query = FeedQuery.parse(
+        {"tab": tab, "q": q, "from": first_day, "to": last_day},
+        category or [],
+        level or [],
+        zone=request.app.state.settings.zone,
+    )
     count = await services.activity.resolve_matching(query, note=note.strip() or None)
     flash(request, f"Resolved {count} {'entry' if count == 1 else 'entries'}.")
     return back_to(query.url())

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from shoptrail.admin_ui.auth.sessions import UserDep
+from shoptrail.admin_ui.domain.orders_query import OrdersQuery
 from shoptrail.admin_ui.entrypoints.web import (
     ServicesDep,
     flash,
@@ -17,6 +18,7 @@ from shoptrail.admin_ui.entrypoints.web import (
 )
 
 router = APIRouter(prefix="/admin/orders", tags=["orders"])
+PAGE_SIZE = 50
 
 
 @router.get("", response_class=HTMLResponse)
@@ -24,11 +26,11 @@ async def orders(
     request: Request,
     services: ServicesDep,
     _: UserDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    status: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    found = await services.activity.orders(q=q.strip(), status=status)
-    return await render_page(request, "orders.html", orders=found, q=q, status=status)
+    """Newest placed first, a page at a time; search, status and days in the URL."""
+    query = OrdersQuery.parse(request.query_params, zone=request.app.state.settings.zone)
+    page = await services.activity.orders(query, limit=PAGE_SIZE)
+    return await render_page(request, "orders.html", query=query, page=page, orders=page.orders)
 
 
 @router.get("/{order_id}", response_class=HTMLResponse)

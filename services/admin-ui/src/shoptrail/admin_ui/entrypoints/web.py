@@ -93,6 +93,7 @@ def build_templates(settings: Settings) -> jinja2.Environment:
         "new_note_id": lambda: str(uuid7()),
         "CATEGORY_LABELS": presentation.CATEGORY_LABELS,
         "ORDER_STATUS_LABELS": presentation.ORDER_STATUS_LABELS,
+        "LEVEL_LABELS": presentation.LEVEL_LABELS,
     }
     return env
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -16,8 +16,10 @@ from shoptrail.admin_ui.domain.models import (
     LiveToken,
     Note,
     Order,
+    OrdersPage,
     ShopSettings,
 )
+from shoptrail.admin_ui.domain.orders_query import OrdersQuery
 from shoptrail.kit.jobs import JobInfo
 
 
@@ -71,7 +73,8 @@ class ActivityPort(Protocol):
     async def resolve(self, entry_id: int, *, note: str | None, dismiss: bool) -> Entry: ...
     async def resolve_matching(self, query: FeedQuery, *, note: str | None) -> int: ...
     async def resolve_order(self, order_id: str, *, note: str | None) -> int: ...
-    async def orders(self, *, q: str, status: str) -> Sequence[Order]: ...
+    async def orders(self, query: OrdersQuery, *, limit: int) -> OrdersPage: ...
+    def feed_csv(self, query: FeedQuery) -> AsyncIterator[bytes]: ...
     async def order(self, order_id: str) -> Order: ...
     async def timeline(self, order_id: str) -> Sequence[Entry]: ...
     async def entry_detail(self, entry_id: int) -> EntryDetail: ...
