@@ -66,3 +66,21 @@ def test_standard_webhooks_signature_matches_the_reference_construction() -> Non
     )
     assert valid_webhook_secret(secret)
     assert not valid_webhook_secret("whsec_short") and not valid_webhook_secret(key.decode())
+
+
+def test_entries_alike_fold_into_one_counted_line_linking_their_group() -> None:
+    items = [
+        *(AlertItem(entry_id=n, title="Submission failed", level="error", fingerprint="ab/c")
+          for n in range(1, 4)),
+        AlertItem(entry_id=9, title="Email bounced", level="warning", fingerprint="ef"),
+        AlertItem(entry_id=10, title="Odd", level="error"),
+    ]  # fmt: skip
+    text = body(items, admin_url="https://a.example")
+    assert (
+        "- [error] Submission failed (3 times)\n  https://a.example/admin/activity/groups/ab%2Fc"
+        in text
+    )
+    assert "- [warning] Email bounced\n  https://a.example/admin/entries/9" in text
+    assert "https://a.example/admin/entries/10" in text
+    assert text.count("Submission failed") == 1
+    assert "(3 times)" in slack_text(items, admin_url="https://a.example")

@@ -39,6 +39,8 @@ class OpenEntryOut(BaseModel):
     title: str
     level: str
     order_id: str | None
+    fingerprint: str | None = None
+    """The entry's group (entries alike share it): a digest folds them into one line."""
 
 
 class OpenEntriesOut(BaseModel):
@@ -54,16 +56,21 @@ async def open_entries(engine: AsyncEngine, event_ids: list[uuid.UUID]) -> OpenE
     """Split `event_ids` into open entries, closed ones and the ones not logged yet."""
     t = activity_log
     stmt = select(
-        t.c.event_id, t.c.id, t.c.message, t.c.level, t.c.order_id, t.c.resolved_at
+        t.c.event_id, t.c.id, t.c.message, t.c.level, t.c.order_id, t.c.resolved_at, t.c.fingerprint
     ).where(t.c.event_id.in_(event_ids))
     async with engine.connect() as conn:
         rows = (await conn.execute(stmt)).all()
     found: dict[uuid.UUID, OpenEntryOut | None] = {}
-    for event_id, entry_id, message, level, order_id, resolved_at in rows:
+    for event_id, entry_id, message, level, order_id, resolved_at, key in rows:
         alive = resolved_at is None and level in ATTENTION
         found[event_id] = (
             OpenEntryOut(
-                event_id=event_id, entry_id=entry_id, title=message, level=level, order_id=order_id
+                event_id=event_id,
+                entry_id=entry_id,
+                title=message,
+                level=level,
+                order_id=order_id,
+                fingerprint=key,
             )
             if alive
             else None

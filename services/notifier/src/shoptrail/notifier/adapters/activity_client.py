@@ -57,6 +57,7 @@ class ActivityEntries:
                         title=str(entry["title"]),
                         level=str(entry["level"]),
                         order_id=entry.get("order_id"),
+                        fingerprint=entry.get("fingerprint"),
                     )
                 answer.closed.update(UUID(e) for e in body["closed"])
                 answer.unlogged.update(UUID(e) for e in body["pending"])

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 MIN_KEY_BYTES = 16
@@ -48,6 +49,35 @@ class AlertItem:
     title: str
     level: str
     order_id: str | None = None
+    fingerprint: str | None = None
+    """Activity's group key: entries alike (same type and reason) share it."""
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One line of an alert: one entry, or the entries alike folded into their group."""
+
+    title: str
+    level: str
+    link: str
+    times: int
+
+
+def lines(items: list[AlertItem], *, admin_url: str) -> list[AlertLine]:
+    """One line per problem: a storm of the same failure is one line linking its group."""
+    alike: dict[str, list[AlertItem]] = {}
+    for item in items:
+        alike.setdefault(item.fingerprint or f"entry {item.entry_id}", []).append(item)
+    out = []
+    for members in alike.values():
+        newest = max(members, key=lambda item: item.entry_id)
+        link = (
+            group_link(admin_url, newest.fingerprint)
+            if len(members) > 1 and newest.fingerprint
+            else entry_link(admin_url, newest.entry_id)
+        )
+        out.append(AlertLine(newest.title, newest.level, link, len(members)))
+    return out
 
 
 def quiet_until(settings: AlertSettings, now: datetime) -> datetime | None:
@@ -78,28 +108,37 @@ def entry_link(admin_url: str, entry_id: int) -> str:
     return f"{admin_url.rstrip('/')}/admin/entries/{entry_id}"
 
 
+def group_link(admin_url: str, fingerprint: str) -> str:
+    return f"{admin_url.rstrip('/')}/admin/activity/groups/{quote(fingerprint, safe='')}"
+
+
 def subject(items: list[AlertItem]) -> str:
     if len(items) == 1:
         return f"Needs attention: {items[0].title[:120]}"
     return f"{len(items)} entries need attention"
 
 
+def _times(line: AlertLine) -> str:
+    return f" ({line.times} times)" if line.times > 1 else ""
+
+
 def body(items: list[AlertItem], *, admin_url: str) -> str:
-    """Plain text: one line per entry, each with its link."""
-    lines = [
-        f"- [{item.level}] {item.title}\n  {entry_link(admin_url, item.entry_id)}" for item in items
+    """Plain text: one line per problem (entries alike folded, with a count), each linked."""
+    text = [
+        f"- [{line.level}] {line.title}{_times(line)}\n  {line.link}"
+        for line in lines(items, admin_url=admin_url)
     ]
     head = "This needs your attention:" if len(items) == 1 else "These need your attention:"
-    return "\n".join([head, "", *lines, ""])
+    return "\n".join([head, "", *text, ""])
 
 
 def slack_text(items: list[AlertItem], *, admin_url: str) -> str:
-    """Slack's mrkdwn: `<url|label>` links, one entry a line."""
-    lines = [
-        f"• <{entry_link(admin_url, item.entry_id)}|{_mrkdwn(item.title)}> ({item.level})"
-        for item in items
+    """Slack's mrkdwn: `<url|label>` links, one problem a line."""
+    text = [
+        f"• <{line.link}|{_mrkdwn(line.title)}> ({line.level}){_times(line)}"
+        for line in lines(items, admin_url=admin_url)
     ]
-    return "\n".join([f"*{subject(items)}*", *lines])
+    return "\n".join([f"*{subject(items)}*", *text])
 
 
 def _mrkdwn(text: str) -> str:
