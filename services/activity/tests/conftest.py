@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,10 +138,10 @@ def eventually() -> Callable[..., Awaitable[Any]]:
     return poll
 
 
-@pytest.fixture
-async def quiet_api(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The API without a consumer: tests write entries through the store themselves."""
-    app = create_app(settings_for(database_url, None))
+@asynccontextmanager
+async def served_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app of `settings`, started (lifespan), behind a client holding the service token."""
+    app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -149,6 +150,13 @@ async def quiet_api(engine: AsyncEngine, database_url: str) -> AsyncIterator[htt
             headers={"Authorization": f"Bearer {TOKEN}"},
         ) as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def quiet_api(engine: AsyncEngine, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API without a consumer: tests write entries through the store themselves."""
+    async with served_api(settings_for(database_url, None)) as client:
         yield client
 
 

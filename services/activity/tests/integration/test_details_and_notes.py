@@ -18,14 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.topic_reader import TopicReader
-from shoptrail.activity.bootstrap import create_app
 from shoptrail.activity.service_layer.replay import replay
 from shoptrail.events import new_event, topics
 from shoptrail.events.ingest import OrderCreated
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import EventPublisher
 
-from ..conftest import TOKEN, Namespace, settings_for
+from ..conftest import Namespace, served_api, settings_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 Eventually = Callable[..., Awaitable[Any]]
@@ -167,15 +166,7 @@ async def kafka_away_api(
     settings = settings_for(
         database_url, None, kafka_bootstrap="127.0.0.1:9", notes_publish_timeout_s=1.0
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://activity",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        ) as client,
-    ):
+    async with served_api(settings) as client:
         yield client
 
 

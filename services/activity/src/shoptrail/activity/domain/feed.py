@@ -26,6 +26,20 @@ class InvalidCursorError(ValueError):
     """A cursor that this service did not issue."""
 
 
+def pack_cursor(first: str, second: str) -> str:
+    """A keyset position as an opaque URL-safe token (the feed's and the orders list's)."""
+    return base64.urlsafe_b64encode(f"{first}|{second}".encode()).decode().rstrip("=")
+
+
+def unpack_cursor(token: str) -> tuple[str, str]:
+    """The two parts `pack_cursor` joined; ValueError for anything it could not have made."""
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    first, sep, second = raw.partition("|")
+    if not sep:
+        raise ValueError("not a cursor")
+    return first, second
+
+
 @dataclass(frozen=True)
 class Cursor:
     """A position in the feed: (occurred_at, id) of an entry. Stable while entries arrive."""
@@ -34,14 +48,12 @@ class Cursor:
     id: int
 
     def encode(self) -> str:
-        raw = f"{self.occurred_at.isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return pack_cursor(self.occurred_at.isoformat(), str(self.id))
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            when, _, ident = raw.partition("|")
+            when, ident = unpack_cursor(token)
             occurred = datetime.fromisoformat(when)
             if occurred.tzinfo is None:
                 raise ValueError("naive time")

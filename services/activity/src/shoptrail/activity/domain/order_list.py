@@ -8,11 +8,11 @@ order is skipped or shown twice, unlike an offset.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from shoptrail.activity.domain.feed import pack_cursor, unpack_cursor
 from shoptrail.events.hygiene import MAX_ID
 
 ORDERS_PAGE_SIZE = 50
@@ -35,16 +35,13 @@ class OrderCursor:
     order_id: str
 
     def encode(self) -> str:
-        when = self.placed_at.isoformat() if self.placed_at else ""
-        raw = f"{when}|{self.order_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return pack_cursor(self.placed_at.isoformat() if self.placed_at else "", self.order_id)
 
     @classmethod
     def decode(cls, token: str) -> OrderCursor:
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            when, sep, order_id = raw.partition("|")
-            if not sep or not order_id or len(order_id) > MAX_ID:
+            when, order_id = unpack_cursor(token)
+            if not order_id or len(order_id) > MAX_ID:
                 raise ValueError("no order id")
             placed = datetime.fromisoformat(when) if when else None
             if placed is not None and placed.tzinfo is None:
