@@ -41,7 +41,7 @@ async def test_an_outage_is_one_row_resolved_at_once_and_the_badge_drops(
     await expect(rows).to_have_count(2)
     outage = rows.first
     await expect(outage.locator(".group-summary")).to_have_text(
-        "Submission failed — seen 12 times, last 2 minutes ago · 5 orders"
+        "Submission failed — seen 12 times, last 2 min ago · 5 orders"
     )
     await expect(rows.nth(1).locator(".group-summary")).to_contain_text("Product sync failed")
 
