@@ -104,7 +104,13 @@ class ActivityApi:
                 return entries
 
     async def attention(self) -> int:
+        """The badge: open problems (groups of entries alike)."""
         count: int = (await self.get("/api/attention/count"))["count"]
+        return count
+
+    async def attention_entries(self) -> int:
+        """The open warning and error entries behind the badge's problems."""
+        count: int = (await self.get("/api/attention/counts"))["entries"]
         return count
 
     async def wait_for_order(self, order_id: str, timeout: float = 20) -> None:
@@ -265,10 +271,12 @@ async def test_2_a_refused_submission_needs_attention_until_retry_submission_get
         await expect(gave_up).to_have_count(1, timeout=LIVE)
         await expect(failed.first).to_contain_text(refusal)
 
-        # Three failures and the give-up: four errors, the badge raised live.
+        # Three failures and the give-up: four errors in two problems (the three failures
+        # alike fold into one group), the badge raised live and counting problems.
         await expect(badge).to_be_visible(timeout=LIVE)
-        await expect(badge.locator("[data-attention-count]")).to_have_text("4")
-        assert await api.attention() == 4
+        await expect(badge.locator("[data-attention-count]")).to_have_text("2")
+        assert await api.attention() == 2
+        assert await api.attention_entries() == 4
         assert await still_same_document(page)
 
         await page.locator("#nav-activity").click()
@@ -294,6 +302,7 @@ async def test_2_a_refused_submission_needs_attention_until_retry_submission_get
     for resolution in await rows.locator(".resolution").all_inner_texts():
         assert resolution.startswith("Resolved automatically"), resolution
     assert await api.attention() == 0
+    assert await api.attention_entries() == 0
     problems = [e for e in await api.timeline(order.order_id) if e["level"] in ("warning", "error")]
     assert len(problems) == 4
     assert {e["resolution"] for e in problems} == {"auto"}
