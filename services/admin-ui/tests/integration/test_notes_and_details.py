@@ -7,7 +7,6 @@ is away gives the page back with the note as typed; the details page escapes.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -23,6 +22,7 @@ from shoptrail.admin_ui.devtools.harness import (
 )
 from shoptrail.events.ids import uuid7
 from shoptrail.events.ingest import OrderCreated
+from shoptrail.testing.waiting import eventually
 
 pytestmark = [pytest.mark.postgres]
 HOSTILE = "<script>alert(1)</script>"
@@ -37,10 +37,12 @@ async def wait_for_notes(
     activity: ActivityHandle, order_id: str, count: int
 ) -> list[dict[str, Any]]:
     """Poll until `count` notes are on the timeline (they arrive through Kafka), 30 s at most."""
-    async with asyncio.timeout(30):
-        while len(found := await notes_of(activity, order_id)) < count:
-            await asyncio.sleep(0.1)
-    return found
+
+    async def enough() -> list[dict[str, Any]]:
+        found = await notes_of(activity, order_id)
+        return found if len(found) >= count else []
+
+    return await eventually(enough, f"{count} notes on the timeline of {order_id}", timeout=30)
 
 
 @pytest.mark.kafka

@@ -3,7 +3,6 @@ consumers and relay on a private topic namespace, a real SMTP server, a manual c
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from shoptrail.notifier.adapters.tables import alert_items
 from shoptrail.notifier.bootstrap import Notifier, running_consumers
 from shoptrail.notifier.domain.alerts import AlertSettings
 from shoptrail.notifier.service_layer import alerting
+from shoptrail.testing.waiting import eventually
 
 TOKEN = "test-service-token"
 ADMIN = "https://admin.example"
@@ -39,17 +39,6 @@ def failure(order: str, clock: ManualClock) -> Event[EventData]:
         order_id=order, provider="Printify", reason="out of stock", attempt=1, max_attempts=3
     )
     return new_event(data, source="/tests", time=clock.now())
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:
-    """Poll an async condition until truthy (returned); fail naming `what` after `timeout`."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not (value := await check()):
-                await asyncio.sleep(0.1)
-            return value
-    except TimeoutError:
-        pytest.fail(f"{what}: not within {timeout}s")
 
 
 @dataclass

@@ -10,8 +10,9 @@ import pytest
 
 from shoptrail.notifier.adapters.clock import ManualClock
 from shoptrail.notifier.bootstrap import Notifier
+from shoptrail.testing.waiting import eventually
 
-from .conftest import ADMIN, OWNER, Shop, eventually, failure
+from .conftest import ADMIN, OWNER, Shop, failure
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

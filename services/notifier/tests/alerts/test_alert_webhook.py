@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from shoptrail.kit.serving import served
 from shoptrail.notifier.adapters.clock import ManualClock
+from shoptrail.testing.waiting import eventually
 
-from .conftest import ADMIN, Shop, eventually, failure
+from .conftest import ADMIN, Shop, failure
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
