@@ -16,9 +16,11 @@ system-deps:
 dev: system-deps sync
 	$(UV) run python deploy/local/dev.py
 
-## make test: the whole test suite against real Kafka and PostgreSQL (started on demand)
+## make test: the whole test suite against real Kafka and PostgreSQL (started on demand),
+## in TEST_WORKERS processes (files are handed out whole; the 15 slowest tests are listed)
+TEST_WORKERS ?= 2
 test: system-deps sync
-	$(UV) run pytest
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: sync
 	$(UV) run ruff format --check .

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -43,6 +44,45 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     with watchdog(item.nodeid, after=timeout - 5):
         return (yield)
+
+
+LONGEST_FIRST = ("tests/faults/", "tests/e2e/", "tests/test_whole_shop.py")
+"""Files that start a whole shop of their own and run for minutes (the fault suite for about
+15). `make test` runs files in parallel (pytest-xdist, `--dist loadfile`); handing these out
+first keeps one of them from starting last and running alone at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO).as_posix()
+        starts = [i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)]
+        return starts[0] if starts else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
+FAULT_FIGURES = REPO / "test-artifacts" / "faults-parts"
+"""Figures the fault suite measured, one file per pytest process (tests/faults/conftest.py)."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without workers
+        shutil.rmtree(FAULT_FIGURES, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's figures, whichever worker measured them (kept in faults.json)."""
+    measured = [
+        figure
+        for part in sorted(FAULT_FIGURES.glob("*.json"))
+        for figure in json.loads(part.read_text())
+    ]
+    if not measured:
+        return
+    terminalreporter.section("fault suite: in / stored / missing / doubled / recovery")
+    for figure in measured:
+        terminalreporter.write_line(figure["line"])
+    (FAULT_FIGURES.parent / "faults.json").write_text(json.dumps(measured, indent=2))
 
 
 def _docker_engine_answers() -> bool:

@@ -38,6 +38,9 @@ async def shop(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launch
 
 
 _FIGURES: list[Figures] = []
+PARTS = REPO / "test-artifacts" / "faults-parts"
+"""One file per pytest process that ran fault tests. Under `make test` (pytest-xdist)
+they run in a worker; the root conftest.py prints them all at the end of the run."""
 
 
 @pytest.fixture
@@ -46,12 +49,9 @@ def figures() -> list[Figures]:
     return _FIGURES
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _FIGURES:
-        return
-    terminalreporter.section("fault suite: in / stored / missing / doubled / recovery")
-    for figure in _FIGURES:
-        terminalreporter.write_line(figure.line())
-    artifacts = REPO / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    (artifacts / "faults.json").write_text(json.dumps([f.as_dict() for f in _FIGURES], indent=2))
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _FIGURES:
+        PARTS.mkdir(parents=True, exist_ok=True)
+        worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        figures = [{**f.as_dict(), "line": f.line()} for f in _FIGURES]
+        (PARTS / f"{worker}.json").write_text(json.dumps(figures))
