@@ -17,7 +17,7 @@ from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderSubmissionFailed
 from shoptrail.testing import free_port
 
-pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 Eventually = Callable[..., Awaitable[Any]]
 
@@ -59,7 +59,7 @@ async def test_sigkill_mid_batch_then_restart_logs_every_event_exactly_once(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        await eventually(lambda: _between(engine, 200, total), timeout=60)
+        await eventually(lambda: _between(engine, 200, total), timeout=180)
     finally:
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
@@ -70,7 +70,7 @@ async def test_sigkill_mid_batch_then_restart_logs_every_event_exactly_once(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        await eventually(lambda: _at_least(engine, total), timeout=90)
+        await eventually(lambda: _at_least(engine, total), timeout=240)
         await asyncio.sleep(1)  # anything doubled would have landed by now
     finally:
         survivor.terminate()

@@ -14,7 +14,7 @@ from shoptrail.testing.waiting import eventually
 
 from .conftest import ADMIN, OWNER, Shop, failure
 
-pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 RunJobs = Callable[..., Awaitable[None]]
 

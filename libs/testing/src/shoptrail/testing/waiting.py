@@ -11,7 +11,7 @@ import pytest
 T = TypeVar("T")
 
 
-async def until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+async def until(check: Callable[[], bool], what: str, timeout: float = 120) -> None:
     """Return as soon as `check()` holds; fail the test naming `what` after `timeout` s."""
     try:
         async with asyncio.timeout(timeout):
@@ -22,7 +22,7 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 30) -> No
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], what: str, timeout: float = 60, every: float = 0.1
+    check: Callable[[], Awaitable[T]], what: str, timeout: float = 180, every: float = 0.1
 ) -> T:
     """`until` for a check that does I/O: poll it, return its first truthy value."""
     try:
