@@ -48,7 +48,7 @@ KUBERNETES_VERSION = "1.37.0"
 QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 COMMAND = re.compile(r"^shoptrail-(?P<service>[a-z-]+)$")
-LOCAL = re.compile(r"[/@](127\.0\.0\.1|localhost)[:/]")
+LOCAL = re.compile(r"[`/@,](127\.0\.0\.1|localhost)[:/]")
 """A default address that is the developer's machine: wrong in a cluster, so it must be set."""
 
 
@@ -226,6 +226,7 @@ class TestProcesses:
         preset = set(image_environment())
         assert "ACTIVITY_WS_TOKEN_SECRET" in required(classes["activity"], preset)
         assert "NOTIFIER_DATABASE_URL" in required(classes["notifier"], preset)
+        assert "INGEST_KAFKA_BOOTSTRAP" in required(classes["ingest"], preset)
         assert "ADMIN_UI_HOST" not in required(classes["admin-ui"], preset)
 
     def test_every_reference_is_declared_or_documented(
