@@ -29,6 +29,7 @@ lint: sync
 	$(UV) run python -m shoptrail.events schemas --check
 	$(UV) run python -m shoptrail.kit.settings_docs --check
 	$(UV) run python -m shoptrail.events.acl compose --check
+	$(UV) run python deploy/k8s/bus.py --check
 
 format: sync
 	$(UV) run ruff format .
