@@ -146,23 +146,18 @@ async def nginx_in_front(
     """`make dev`'s proxy config on port `base` → `activity` ports (/ws), an echo app (the
     rest); yields the public URL."""
     async with served(echo_app()) as admin:
-        (state / "temp").mkdir(parents=True)
-        config = state / "nginx.conf"
-        config.write_text(
-            proxy.render(
-                listen=f"127.0.0.1:{base}",
-                state=state,
-                upstreams={
-                    "activity": [f"127.0.0.1:{port}" for port in activity],
-                    "admin_ui": [admin.removeprefix("http://")],
-                    "ingest": [f"127.0.0.1:{base + 8}"],
-                    "notifier": [f"127.0.0.1:{base + 9}"],
-                },
-            )
+        config = proxy.write_config(
+            listen=f"127.0.0.1:{base}",
+            state=state,
+            upstreams={
+                "activity": [f"127.0.0.1:{port}" for port in activity],
+                "admin_ui": [admin.removeprefix("http://")],
+                "ingest": [f"127.0.0.1:{base + 8}"],
+                "notifier": [f"127.0.0.1:{base + 9}"],
+            },
         )
         nginx = subprocess.Popen(
-            [proxy.nginx_binary(), "-p", str(state), "-c", str(config), "-e", "stderr"]
-            + ["-g", "daemon off;"],
+            proxy.nginx_command(config),
             stderr=(state / "nginx.log").open("wb"),
             start_new_session=True,
         )

@@ -84,6 +84,21 @@ http {{
 """
 
 
+def write_config(*, listen: str, state: Path, upstreams: dict[str, Sequence[str]]) -> Path:
+    """`state`/nginx.conf (and the folders it names); its path."""
+    (state / "temp").mkdir(parents=True, exist_ok=True)
+    config = state / "nginx.conf"
+    config.write_text(render(listen=listen, state=state, upstreams=upstreams))
+    return config
+
+
+def nginx_command(config: Path) -> list[str]:
+    """nginx in the foreground on `config`, with its prefix (pid, logs) beside it."""
+    # `-e stderr`: the compiled-in error log (/var/log/nginx) is not ours to write.
+    nginx = nginx_binary()
+    return [nginx, "-p", str(config.parent), "-c", str(config), "-e", "stderr", "-g", "daemon off;"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", required=True, help="port, or host:port (default host 127.0.0.1)")
@@ -94,15 +109,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     args = parser.parse_args(argv)
     listen = args.listen if ":" in args.listen else f"127.0.0.1:{args.listen}"
-    state: Path = args.state.resolve()
-    (state / "temp").mkdir(parents=True, exist_ok=True)
-    config = state / "nginx.conf"
     upstreams = {name: getattr(args, name) for name in UPSTREAMS}
-    config.write_text(render(listen=listen, state=state, upstreams=upstreams))
-    nginx = nginx_binary()
+    config = write_config(listen=listen, state=args.state.resolve(), upstreams=upstreams)
+    command = nginx_command(config)
     sys.stdout.flush()
-    # `-e stderr`: the compiled-in error log (/var/log/nginx) is not ours to write.
-    os.execv(nginx, [nginx, "-p", str(state), "-c", str(config), "-e", "stderr", "-g", "daemon off;"])
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":
