@@ -359,7 +359,7 @@ class TestOnePublicOrigin:
     """
 
     PROXY = "proxy"
-    DEV_ONLY = {"mailpit", "fake-provider", "fake-stripe"}
+    DEV_ONLY = frozenset({"mailpit", "fake-provider", "fake-stripe"})
     """Stand-ins that never run more than once, published for the developer to look at."""
 
     def test_no_service_that_scales_publishes_a_host_port(
@@ -378,9 +378,10 @@ class TestOnePublicOrigin:
         proxy = services[self.PROXY]
         assert proxy["image"].startswith("nginx:")
         mounts = dict(v.removesuffix(":ro").split(":", 1) for v in proxy["volumes"])
+        here = f"./{PROXY_DIR.relative_to(REPO)}"
         assert mounts == {
-            f"./{PROXY_DIR.relative_to(REPO)}/compose.conf": "/etc/nginx/conf.d/default.conf",
-            f"./{PROXY_DIR.relative_to(REPO)}/locations.conf": "/etc/nginx/shoptrail/locations.conf",
+            f"{here}/compose.conf": "/etc/nginx/conf.d/default.conf",
+            f"{here}/locations.conf": "/etc/nginx/shoptrail/locations.conf",
         }
         assert "include shoptrail/locations.conf;" in (PROXY_DIR / "compose.conf").read_text()
 
@@ -415,7 +416,10 @@ class TestOnePublicOrigin:
         self, compose: dict[str, Any], services: dict[str, dict[str, Any]]
     ) -> None:
         # A location with its own proxy_set_header inherits none: /ws repeats them.
-        for block in (LOCATIONS.read_text().split("location")[0], _location(LOCATIONS.read_text(), "= /ws")):
+        for block in (
+            LOCATIONS.read_text().split("location")[0],
+            _location(LOCATIONS.read_text(), "= /ws"),
+        ):
             assert "proxy_set_header X-Forwarded-For $remote_addr;" in block
             assert "proxy_set_header X-Forwarded-Proto $scheme;" in block
             assert "proxy_set_header Host $http_host;" in block

@@ -140,9 +140,7 @@ async def answering(urls: Sequence[str]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def nginx_in_front(
-    base: int, state: Path, *, activity: Sequence[int]
-) -> AsyncIterator[str]:
+async def nginx_in_front(base: int, state: Path, *, activity: Sequence[int]) -> AsyncIterator[str]:
     """`make dev`'s proxy config on port `base` → `activity` ports (/ws), an echo app (the
     rest); yields the public URL."""
     async with served(echo_app()) as admin:
@@ -196,7 +194,9 @@ async def live_token(replica: Replica) -> str:
     """A token bound to a fresh admin session, as admin-ui fetches one (server-side)."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=replica.url, headers=auth, timeout=10) as http:
-        session = await http.post("/api/sessions", json={"user": "sam", "lifetime_s": 600, "idle_s": 600})
+        session = await http.post(
+            "/api/sessions", json={"user": "sam", "lifetime_s": 600, "idle_s": 600}
+        )
         session.raise_for_status()
         granted = await http.post("/api/ws-tokens", json={"session": session.json()["session"]})
         granted.raise_for_status()

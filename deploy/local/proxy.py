@@ -101,7 +101,9 @@ def nginx_command(config: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--listen", required=True, help="port, or host:port (default host 127.0.0.1)")
+    parser.add_argument(
+        "--listen", required=True, help="port, or host:port (default host 127.0.0.1)"
+    )
     parser.add_argument("--state", required=True, type=Path, help="folder for config, pid, logs")
     for name in UPSTREAMS:
         parser.add_argument(
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     config = write_config(listen=listen, state=args.state.resolve(), upstreams=upstreams)
     command = nginx_command(config)
     sys.stdout.flush()
-    os.execv(command[0], command)
+    os.execv(command[0], command)  # noqa: S606 - nginx takes this process's place: SIGTERM reaches it
 
 
 if __name__ == "__main__":

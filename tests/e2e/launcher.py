@@ -53,6 +53,7 @@ from shoptrail.testing import free_port_block
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "deploy" / "local"
 
+
 @dataclass
 class PlannedProcess:
     """One entry of `dev.py --plan`."""
