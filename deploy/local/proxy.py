@@ -48,8 +48,10 @@ def render(*, listen: str, state: Path, upstreams: dict[str, Sequence[str]]) -> 
     return f"""\
 # Written by deploy/local/proxy.py for `make dev`; rewritten on every start.
 worker_processes 1;
+# A live socket holds two descriptors (browser, replica): room for a few thousand.
+worker_rlimit_nofile 10000;
 pid {state / "nginx.pid"};
-error_log stderr notice;
+error_log stderr warn;
 
 events {{
     worker_connections 4096;
