@@ -25,8 +25,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -98,6 +101,10 @@ def start_replica(port: int, database_url: str, origin: str, log: Path) -> Repli
 async def echo(request: Request) -> JSONResponse:
     """admin-ui's stand-in: says what the proxy sent it."""
     return JSONResponse({"headers": dict(request.headers), "path": request.url.path})
+
+
+def echo_app() -> Starlette:
+    return Starlette(routes=[Route("/{path:path}", echo)])
 
 
 @contextlib.contextmanager
@@ -183,13 +190,6 @@ async def stage(database_url: str, tmp_path: Path) -> AsyncIterator[Stage]:
             yield Stage(url, replicas, database_url)
 
 
-def echo_app() -> Any:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    return Starlette(routes=[Route("/{path:path}", echo)])
-
-
 async def live_token(replica: Replica) -> str:
     """A token bound to a fresh admin session, as admin-ui fetches one (server-side)."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -243,8 +243,6 @@ class Record:
 
 async def commit_a_change(database_url: str, order_id: str, offset: int) -> None:
     """A submission failure stored as the consumer stores it: every replica's hub hears it."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     data = OrderSubmissionFailed.example().model_copy(update={"order_id": order_id})
     record = Record(encode(new_event(data, source="/test")), order_id.encode(), offset)
     engine = create_async_engine(database_url)
