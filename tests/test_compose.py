@@ -9,6 +9,7 @@ with the same commands, and settings every service actually reads.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shutil
@@ -38,6 +39,9 @@ from shoptrail.notifier.config import Settings as NotifierSettings
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
 DEV = REPO / "deploy" / "local" / "dev.py"
+PROXY_DIR = REPO / "deploy" / "proxy"
+LOCATIONS = PROXY_DIR / "locations.conf"
+LOCAL_PROXY = REPO / "deploy" / "local" / "proxy.py"
 
 SETTINGS: dict[str, type[BaseSettings]] = {
     "INGEST_": IngestSettings,
@@ -57,7 +61,7 @@ ADMIN_UI_AGREED = {
 
 SERVICE_KEYS = {
     "image", "build", "command", "entrypoint", "environment", "ports", "volumes",
-    "depends_on", "healthcheck", "restart",
+    "depends_on", "healthcheck", "restart", "networks",
 }  # fmt: skip
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -94,7 +98,12 @@ class TestTheFileIsWellFormed:
     def test_only_known_top_level_and_service_keys(
         self, compose: dict[str, Any], services: dict[str, dict[str, Any]]
     ) -> None:
-        assert {k for k in compose if not k.startswith("x-")} <= {"name", "services", "volumes"}
+        assert {k for k in compose if not k.startswith("x-")} <= {
+            "name",
+            "services",
+            "volumes",
+            "networks",
+        }
         for name, service in services.items():
             assert set(service) <= SERVICE_KEYS, name
             assert "image" in service, name
@@ -338,3 +347,140 @@ class TestTheGuardedBus:
             assert env[prefix + "USERNAME"] == owner, name
             password = INTERPOLATION.fullmatch(env[prefix + "PASSWORD"])
             assert password and password["name"] == password_variable(owner), name
+
+
+class TestOnePublicOrigin:
+    """The proxy is the only public door of what scales; its config routes as documented.
+
+    Without a Docker engine nothing here resolves a name or opens a socket in a
+    container: the file and the nginx config are read, and the config is parsed
+    by the real nginx binary (`nginx -t`), which checks every directive and the
+    include but looks no upstream name up (they are variables, resolved per request).
+    """
+
+    PROXY = "proxy"
+    DEV_ONLY = frozenset({"mailpit", "fake-provider", "fake-stripe"})
+    """Stand-ins that never run more than once, published for the developer to look at."""
+
+    def test_no_service_that_scales_publishes_a_host_port(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        for name, service in services.items():
+            if service.get("ports"):
+                assert name in {self.PROXY, *self.DEV_ONLY}, (
+                    f"{name} publishes {service['ports']}: `--scale {name}=3` would collide"
+                )
+        assert services[self.PROXY]["ports"] == ["8000:8000"]
+
+    def test_the_proxy_mounts_the_routing_the_local_proxy_uses(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        proxy = services[self.PROXY]
+        assert proxy["image"].startswith("nginx:")
+        mounts = dict(v.removesuffix(":ro").split(":", 1) for v in proxy["volumes"])
+        here = f"./{PROXY_DIR.relative_to(REPO)}"
+        assert mounts == {
+            f"{here}/compose.conf": "/etc/nginx/conf.d/default.conf",
+            f"{here}/locations.conf": "/etc/nginx/shoptrail/locations.conf",
+        }
+        assert "include shoptrail/locations.conf;" in (PROXY_DIR / "compose.conf").read_text()
+
+    def test_each_upstream_is_a_service_on_the_port_it_serves(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        conf = (PROXY_DIR / "compose.conf").read_text()
+        assert re.search(r"^resolver 127\.0\.0\.11 valid=\d+s", conf, re.MULTILINE), (
+            "names are looked up in Docker's DNS per request, so new replicas are seen"
+        )
+        upstreams = dict(re.findall(r"set \$(\w+)_upstream ([\w.-]+:\d+);", conf))
+        assert set(upstreams) == {"activity", "admin_ui", "ingest", "notifier"}
+        for variable, address in upstreams.items():
+            host, port = address.split(":")
+            assert host in services and "ports" not in services[host], address
+            settings = SETTINGS[variable.upper() + "_"]
+            assert settings.model_fields["port"].default == int(port), address
+            assert f"proxy_pass http://${variable}_upstream;" in LOCATIONS.read_text()
+
+    def test_the_websocket_is_upgraded_and_may_stay_quiet(self) -> None:
+        block = _location(LOCATIONS.read_text(), "= /ws")
+        assert "proxy_pass http://$activity_upstream;" in block
+        assert "proxy_http_version 1.1;" in LOCATIONS.read_text()
+        assert "proxy_set_header Upgrade $http_upgrade;" in block
+        assert "proxy_set_header Connection $connection_upgrade;" in block
+        read = re.search(r"proxy_read_timeout (\d+)([smh]);", block)
+        assert read and int(read[1]) * {"s": 1, "m": 60, "h": 3600}[read[2]] >= 3600
+        for conf in (PROXY_DIR / "compose.conf", LOCAL_PROXY):
+            assert "map $http_upgrade $connection_upgrade" in conf.read_text(), conf
+
+    def test_forwarded_headers_are_set_by_the_proxy_and_believed_from_it_alone(
+        self, compose: dict[str, Any], services: dict[str, dict[str, Any]]
+    ) -> None:
+        # A location with its own proxy_set_header inherits none: /ws repeats them.
+        for block in (
+            LOCATIONS.read_text().split("location")[0],
+            _location(LOCATIONS.read_text(), "= /ws"),
+        ):
+            assert "proxy_set_header X-Forwarded-For $remote_addr;" in block
+            assert "proxy_set_header X-Forwarded-Proto $scheme;" in block
+            assert "proxy_set_header Host $http_host;" in block
+        address = services[self.PROXY]["networks"]["default"]["ipv4_address"]
+        subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+        assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
+        for name, prefix in (("admin-ui", "ADMIN_UI_"), ("activity", "ACTIVITY_")):
+            assert services[name]["environment"][f"{prefix}TRUSTED_PROXIES"] == address, name
+
+    def test_the_browser_opens_the_socket_on_the_admins_origin(
+        self, services: dict[str, dict[str, Any]]
+    ) -> None:
+        activity = services["activity"]["environment"]
+        admin_ui = services["admin-ui"]["environment"]
+        published = "http://localhost:" + services[self.PROXY]["ports"][0].split(":")[0]
+        assert activity["ACTIVITY_WS_PUBLIC_URL"] == "/ws"
+        assert _interpolated(activity["ACTIVITY_WS_ALLOWED_ORIGINS"]) == published
+        assert admin_ui["ADMIN_UI_ACTIVITY_WS_ORIGIN"] == "self"
+        assert AdminUiSettings(activity_ws_origin="self").ws_origin == ""
+
+    @pytest.mark.parametrize("config", ["compose", "local"])
+    def test_nginx_accepts_the_config(self, config: str, tmp_path: Path) -> None:
+        """`nginx -t` on compose's config inside a stand-in for the image's `http {}`, and on
+        the one `make dev` writes (two activity replicas), with a private prefix."""
+        if config == "compose":
+            (tmp_path / "shoptrail").mkdir()
+            shutil.copy(LOCATIONS, tmp_path / "shoptrail" / "locations.conf")
+            shutil.copy(PROXY_DIR / "compose.conf", tmp_path / "compose.conf")
+            main = tmp_path / "nginx.conf"
+            main.write_text(
+                f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
+                f"http {{\n    access_log off;\n    include compose.conf;\n}}\n"
+            )
+        else:
+            sys.path.append(str(LOCAL_PROXY.parent))
+            import proxy
+
+            main = proxy.write_config(
+                listen="127.0.0.1:8000",
+                state=tmp_path,
+                upstreams={
+                    "activity": ["127.0.0.1:8002", "127.0.0.1:8041"],
+                    "admin_ui": ["127.0.0.1:8010"],
+                    "ingest": ["127.0.0.1:8001"],
+                    "notifier": ["127.0.0.1:8004"],
+                },
+            )
+        nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+        assert nginx, "apt-get install nginx (deploy/local/system-deps.sh)"
+        checked = subprocess.run(
+            [nginx, "-t", "-p", str(tmp_path), "-c", str(main), "-e", "stderr"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stderr
+        assert "test is successful" in checked.stderr
+
+
+def _location(conf: str, match: str) -> str:
+    """The body of `location <match> { … }` (no nested blocks in ours)."""
+    found = re.search(rf"location {re.escape(match)} \{{(.*?)\n\}}", conf, re.DOTALL)
+    assert found, f"no location {match}"
+    return found[1]

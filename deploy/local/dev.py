@@ -4,14 +4,18 @@ In order: Kafka and PostgreSQL through the local launcher (stack.py); one
 database per service and the event topics; every service's migrations; an
 SMTP sink that keeps the emails (mailsink.py); the fake Printify/Printful API;
 the fake Stripe API (line items and checkouts, which Stripe's webhooks leave out);
-every service's processes (`serve`, and `worker` for fulfilment and notifier);
-then the demo traffic generator (demo.py). Every process's output is prefixed
+every service's processes (`serve`, and `worker` for fulfilment and notifier;
+`--activity-replicas N` runs N activity `serve`s sharing one consumer group);
+nginx in front of them on the public port (proxy.py: the admin, its live
+WebSocket on any activity replica, the webhooks and unsubscribe links, all on
+one origin); then the demo traffic generator (demo.py). Every process's output is prefixed
 with its name, on the terminal and in <state>/logs/services.log. Ctrl-C stops
 everything; a process that dies is reported and stops the rest.
 
 Ports: SHOPTRAIL_PORT_BASE (default 8000) moves every HTTP/SMTP port together
-(admin UI = base, ingest = base+1 …, the workers' health doors base+13 and
-base+14; see `Ports`), so a second copy can run beside the first. Kafka and
+(the proxy, where the admin is opened = base, ingest = base+1 …, admin-ui
+itself base+10, the workers' health doors base+13 and base+14; see `Ports`),
+so a second copy can run beside the first. Kafka and
 PostgreSQL ports come from stack.py's settings.
 """
 
@@ -81,8 +85,13 @@ class Ports:
     base: int = 8000
 
     @property
-    def admin_ui(self) -> int:
+    def public(self) -> int:
+        """The proxy: the one origin browsers, webhooks and email links use."""
         return self.base
+
+    @property
+    def admin_ui(self) -> int:
+        return self.base + 10
 
     @property
     def ingest(self) -> int:
@@ -91,6 +100,11 @@ class Ports:
     @property
     def activity(self) -> int:
         return self.base + 2
+
+    def activity_replica(self, n: int) -> int:
+        """Replica `n` (from 1) of activity: the first on base+2, further ones from base+41."""
+        assert 1 <= n <= MAX_ACTIVITY_REPLICAS, n
+        return self.activity if n == 1 else self.base + 39 + n
 
     @property
     def fulfilment(self) -> int:
@@ -127,6 +141,9 @@ class Ports:
     @staticmethod
     def from_env() -> Ports:
         return Ports(int(os.environ.get("SHOPTRAIL_PORT_BASE", "8000")))
+
+
+MAX_ACTIVITY_REPLICAS = 9
 
 
 def url(port: int, host: str = "127.0.0.1") -> str:
@@ -166,8 +183,9 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "DATABASE_URL": database_url(paths, "activity"),
             "SERVICE_TOKEN": s["activity_token"],
             "METADATA_MAX_AGE_MS": "5000",
-            # The admin UI's pages open the live WebSocket straight to activity.
-            "WS_ALLOWED_ORIGINS": f"{url(ports.admin_ui)},{url(ports.admin_ui, 'localhost')}",
+            # The admin's pages open the live WebSocket on their own origin: the proxy's /ws.
+            "WS_ALLOWED_ORIGINS": f"{url(ports.public)},{url(ports.public, 'localhost')}",
+            "WS_PUBLIC_URL": "/ws",
             "WS_TOKEN_SECRET": s["activity_ws_secret"],
         },
         "fulfilment": {
@@ -191,7 +209,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "WORKER_PORT": str(ports.notifier_worker),
             "DATABASE_URL": database_url(paths, "notifier"),
             "SERVICE_TOKEN": s["notifier_token"],
-            "PUBLIC_BASE_URL": url(ports.notifier),
+            "PUBLIC_BASE_URL": url(ports.public),  # unsubscribe links, through the proxy
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(ports.smtp),
             "SMTP_SECURITY": "none",
@@ -202,7 +220,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             # Alerts to the owner: activity says which entries are open; links go to the admin.
             "ACTIVITY_URL": url(ports.activity),
             "ACTIVITY_TOKEN": s["activity_token"],
-            "ADMIN_URL": url(ports.admin_ui),
+            "ADMIN_URL": url(ports.public),
             "ALERT_SENDER": "alerts@samsprints.example",
         },
         "admin-ui": {
@@ -215,6 +233,7 @@ def service_environment(paths: stack.Paths, ports: Ports) -> dict[str, dict[str,
             "FULFILMENT_TOKEN": s["fulfilment_token"],
             "NOTIFIER_URL": url(ports.notifier),
             "NOTIFIER_TOKEN": s["notifier_token"],
+            "ACTIVITY_WS_ORIGIN": "self",
         },
     }
     prefixes = {name: name.upper().replace("-", "_") + "_" for name in table}
@@ -288,7 +307,49 @@ def migrations(paths: stack.Paths, ports: Ports) -> list[Process]:
     ]
 
 
-def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
+def activity_replicas(paths: stack.Paths, ports: Ports, replicas: int) -> list[Process]:
+    """`activity serve` × `replicas`, one consumer group: Kafka shares the partitions out."""
+    env = service_environment(paths, ports)["activity"]
+    return [
+        Process(
+            "activity" if n == 1 else f"activity-{n}",
+            ("shoptrail-activity", "serve"),
+            {**env, "ACTIVITY_PORT": str(ports.activity_replica(n))},
+            f"{url(ports.activity_replica(n))}/readyz",
+        )
+        for n in range(1, replicas + 1)
+    ]
+
+
+def proxy_process(paths: stack.Paths, ports: Ports, replicas: int) -> Process:
+    """nginx on the public port (proxy.py writes its config into the state folder)."""
+    upstreams = {
+        "admin-ui": [ports.admin_ui],
+        "activity": [ports.activity_replica(n) for n in range(1, replicas + 1)],
+        "ingest": [ports.ingest],
+        "notifier": [ports.notifier],
+    }
+    return Process(
+        "proxy",
+        (
+            "python",
+            str(HERE / "proxy.py"),
+            "--listen",
+            str(ports.public),
+            "--state",
+            str(paths.state / "proxy"),
+            *(
+                arg
+                for name, served in upstreams.items()
+                for port in served
+                for arg in (f"--{name}", f"127.0.0.1:{port}")
+            ),
+        ),
+        health=f"{url(ports.public)}/_proxy/healthz",
+    )
+
+
+def processes(paths: stack.Paths, ports: Ports, activity: int = 1) -> list[Process]:
     """Everything `make dev` keeps running (the demo is added separately)."""
     env = service_environment(paths, ports)
     mail_dir = paths.state / "mail"
@@ -324,12 +385,7 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
         Process(
             "ingest", ("shoptrail-ingest", "serve"), env["ingest"], f"{url(ports.ingest)}/healthz"
         ),
-        Process(
-            "activity",
-            ("shoptrail-activity", "serve"),
-            env["activity"],
-            f"{url(ports.activity)}/readyz",
-        ),
+        *activity_replicas(paths, ports, activity),
         Process(
             "fulfilment",
             ("shoptrail-fulfilment", "serve"),
@@ -364,6 +420,7 @@ def processes(paths: stack.Paths, ports: Ports) -> list[Process]:
             env["admin-ui"],
             f"{url(ports.admin_ui)}/healthz",
         ),
+        proxy_process(paths, ports, activity),
     ]
 
 
@@ -516,16 +573,18 @@ async def healthy(process: Process, timeout: float = 90.0) -> bool:
     return False
 
 
-def banner(paths: stack.Paths, ports: Ports, log_path: Path) -> str:
+def banner(paths: stack.Paths, ports: Ports, log_path: Path, replicas: int = 1) -> str:
     user, password = ADMIN_LOGIN
     return "\n".join(
         [
             "",
             "=" * 72,
-            f"  Shoptrail is up.  Admin UI: {url(ports.admin_ui)}   login: {user} / {password}",
-            "  (the dev account is ADMIN_LOGIN in deploy/local/dev.py)",
+            f"  Shoptrail is up.  Admin UI: {url(ports.public)}   login: {user} / {password}",
+            "  (the dev account is ADMIN_LOGIN in deploy/local/dev.py; nginx serves the admin,",
+            "  its live WebSocket, the webhooks and unsubscribe links there: deploy/proxy/)",
             f"  Emails kept:  {url(ports.mail_web)}   (files in {paths.state / 'mail'})",
-            f"  Activity API: {url(ports.activity)}/docs  token: {DEV_SECRETS['activity_token']}",
+            f"  Activity API: {url(ports.activity)}/docs  token: {DEV_SECRETS['activity_token']}"
+            + (f"   ({replicas} replicas behind the proxy)" if replicas > 1 else ""),
             f"  Webhooks:     {url(ports.ingest)}/webhooks/…   fake provider: "
             f"{url(ports.fake_provider)}/docs   fake Stripe API: {url(ports.fake_stripe)}/docs",
             f"  Kafka: {paths.bootstrap}   PostgreSQL: {paths.database_url}",
@@ -546,7 +605,7 @@ async def run(args: argparse.Namespace) -> int:
 
     paths.logs.mkdir(parents=True, exist_ok=True)
     log_path = paths.logs / "services.log"
-    long_running = processes(paths, ports)
+    long_running = processes(paths, ports, args.activity_replicas)
     width = max(len(p.name) for p in [*long_running, *migrations(paths, ports)])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -590,7 +649,7 @@ async def _supervise(
     demo_args = ["--prepare-only"] if args.no_demo else list(args.demo_args)
     demo = demo_process(ports, demo_args)
     await supervisor.start(demo)
-    print(banner(paths, ports, log_path), flush=True)
+    print(banner(paths, ports, log_path, args.activity_replicas), flush=True)
 
     watched = {
         asyncio.create_task(child.wait()): name for name, child in supervisor.children.items()
@@ -638,8 +697,10 @@ async def _all_healthy(supervisor: Supervisor, checked: list[Process], stop: asy
             task.cancel()
 
 
-def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
-    """What `make dev` would run and where, for tests and the curious."""
+def plan(paths: stack.Paths, ports: Ports, activity_replicas: int = 1) -> dict[str, object]:
+    """What `make dev` would run and where, for tests and the curious.
+
+    `urls["admin-ui"]` is where the admin is opened: the proxy."""
     return {
         "processes": [
             {
@@ -649,15 +710,17 @@ def plan(paths: stack.Paths, ports: Ports) -> dict[str, object]:
                 "phase": phase,
                 "env": p.env,
                 "nice": p.nice,
+                "health": p.health,
             }
             for phase, group in (
                 ("migrate", migrations(paths, ports)),
-                ("run", processes(paths, ports)),
+                ("run", processes(paths, ports, activity_replicas)),
             )
             for p in group
         ],
         "urls": {
-            "admin-ui": url(ports.admin_ui),
+            "admin-ui": url(ports.public),
+            "proxy": url(ports.public),
             "ingest": url(ports.ingest),
             "activity": url(ports.activity),
             "fulfilment": url(ports.fulfilment),
@@ -685,6 +748,14 @@ def main(argv: list[str] | None = None) -> int:
         "--no-demo", action="store_true", help="configure the shop but send no demo traffic"
     )
     parser.add_argument(
+        "--activity-replicas",
+        type=int,
+        default=1,
+        choices=range(1, MAX_ACTIVITY_REPLICAS + 1),
+        metavar="N",
+        help="activity `serve` processes behind the proxy, sharing one consumer group (1)",
+    )
+    parser.add_argument(
         "--plan", action="store_true", help="print the processes as JSON and exit (starts nothing)"
     )
     parser.add_argument(
@@ -696,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo_args[:1] == ["--"]:
         args.demo_args = args.demo_args[1:]
     if args.plan:
-        print(json.dumps(plan(stack.paths_from_env(), Ports.from_env()), indent=2))
+        planned = plan(stack.paths_from_env(), Ports.from_env(), args.activity_replicas)
+        print(json.dumps(planned, indent=2))
         return 0
     return asyncio.run(run(args))
 

@@ -6,6 +6,8 @@ in dev.py's order and with dev.py's own functions — `stack.py up` (Kafka and
 PostgreSQL), the databases and topics, every migration, every process, then
 the demo's one-off preparation — on private ports and a private state folder,
 so it runs beside the shared stack and beside `tests/test_whole_shop.py`.
+`urls["admin-ui"]` is the plan's: the proxy (nginx), so a browser opens the
+admin and its live WebSocket on one origin, as the owner does.
 
 The bus is guarded (`stack.py up --auth`): every service signs in to Kafka
 with its own user and the ACLs of `shoptrail.events.acl`, so these suites
@@ -51,20 +53,6 @@ from shoptrail.testing import free_port_block
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "deploy" / "local"
 
-READY_PATHS = {
-    "mail": "/healthz",
-    "fake-provider": "/_fake/orders",
-    "fake-stripe": "/healthz",
-    "ingest": "/healthz",
-    "activity": "/readyz",
-    "fulfilment": "/healthz",
-    "fulfilment-worker": "/readyz",
-    "notifier": "/healthz",
-    "notifier-worker": "/readyz",
-    "admin-ui": "/healthz",
-}
-"""Where each long-running process says it is ready."""
-
 
 @dataclass
 class PlannedProcess:
@@ -75,6 +63,8 @@ class PlannedProcess:
     env: dict[str, str]
     phase: str
     nice: int = 0
+    health: str | None = None
+    """Where it says it is ready (dev.py's health check)."""
 
     def command(self, *args: str) -> list[str]:
         """The argv with the program resolved as dev.py's Supervisor does; `args` replace
@@ -188,8 +178,7 @@ class LaunchedShop:
         return process.returncode
 
     def ready_url(self, name: str) -> str | None:
-        path = READY_PATHS.get(name)
-        return f"{self.urls[name]}{path}" if path else None
+        return self.planned[name].health
 
     async def wait_ready(self, names: list[str], timeout: float = 120) -> None:
         """Every named process answers its ready check (and none has exited)."""
@@ -232,9 +221,14 @@ class LaunchedShop:
             await self.stop(name)
 
 
-def _plan(env: dict[str, str]) -> dict[str, Any]:
+def _plan(env: dict[str, str], activity_replicas: int = 1) -> dict[str, Any]:
     planned = subprocess.run(
-        [sys.executable, str(LOCAL / "dev.py"), "--plan"],
+        [
+            sys.executable,
+            str(LOCAL / "dev.py"),
+            "--plan",
+            f"--activity-replicas={activity_replicas}",
+        ],
         env=env,
         capture_output=True,
         check=True,
@@ -251,6 +245,7 @@ async def launch(
     settings: dict[str, dict[str, str]] | None = None,
     everywhere: dict[str, str] | None = None,
     guarded: bool = True,
+    activity_replicas: int = 1,
 ) -> AsyncIterator[LaunchedShop]:
     """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
     (and the private Kafka and PostgreSQL data deleted) on the way out.
@@ -258,7 +253,9 @@ async def launch(
     `settings` adds environment variables to named processes' planned settings
     (`{"fulfilment": {"FULFILMENT_X": "1"}}`), as an operator would set them;
     `everywhere` adds them to every process (`OTEL_EXPORTER_OTLP_ENDPOINT`);
-    `guarded` starts Kafka with SASL users and ACLs (`stack.py up --auth`)."""
+    `guarded` starts Kafka with SASL users and ACLs (`stack.py up --auth`);
+    `activity_replicas` runs that many activity `serve`s behind the proxy (`activity`,
+    `activity-2`, …), as `dev.py --activity-replicas` does."""
     base = free_port_block()
     env = {
         **os.environ,
@@ -275,7 +272,7 @@ async def launch(
         pg_port=base + 99,
         auth_requested=guarded,
     )
-    plan = await asyncio.to_thread(_plan, env)
+    plan = await asyncio.to_thread(_plan, env, activity_replicas)
     shop = LaunchedShop(
         state=state,
         env=env,
@@ -287,6 +284,7 @@ async def launch(
                 {**p["env"], **(everywhere or {}), **(settings or {}).get(p["name"], {})},
                 p["phase"],
                 p.get("nice", 0),
+                p.get("health"),
             )
             for p in plan["processes"]
         },

@@ -23,6 +23,11 @@ class Settings(ServiceSettings):
     port: int = Field(
         default=8002, description="Port of the API, the live WebSocket, `/healthz`, `/metrics`."
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Addresses or CIDR ranges of the reverse proxy: X-Forwarded-For/-Proto "
+        "are believed from these alone (`*`: from anyone).",
+    )
     database_url: str = Field(
         default="postgresql+asyncpg://shoptrail:shoptrail@127.0.0.1:5433/shoptrail",
         description="Its own PostgreSQL database (SQLAlchemy URL, asyncpg driver).",
@@ -105,7 +110,9 @@ class Settings(ServiceSettings):
         description="Comma-separated browser origins allowed to open the live WebSocket.",
     )
     ws_public_url: str | None = Field(
-        default=None, description="The WebSocket URL browsers use (default: ws://host:port/ws)."
+        default=None,
+        description="The WebSocket URL browsers use: `/ws` on the admin's own origin behind "
+        "the proxy (a path is resolved against the page), or absolute (default: ws://host:port/ws).",
     )
     ws_frame_ms: int = Field(
         default=50, ge=1, description="At most one live frame per this many ms (coalescing)."

@@ -60,6 +60,11 @@ class Settings(ServiceSettings):
 
     host: str = Field(default="127.0.0.1", description="Address `serve` binds.")
     port: int = Field(default=8000, description="Port of the admin, `/healthz`, `/metrics`.")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Addresses or CIDR ranges of the reverse proxy: the client address and "
+        "scheme (X-Forwarded-For/-Proto) are believed from these alone (`*`: from anyone).",
+    )
 
     admins: Annotated[tuple[AdminAccount, ...], NoDecode, Field(min_length=1)] = Field(
         default=(AdminAccount(username="admin", password_hash=SecretStr(DEV_PASSWORD_HASH)),),
@@ -100,7 +105,9 @@ class Settings(ServiceSettings):
     )
     activity_ws_origin: str | None = Field(
         default=None,
-        description="Where browsers reach the activity WebSocket (default: from activity_url).",
+        description="Where browsers reach the activity WebSocket, for the CSP: `self` when a "
+        "proxy serves it on the admin's own origin, else `ws(s)://host:port` "
+        "(default: from activity_url).",
     )
     fulfilment_url: str = Field(
         default="http://127.0.0.1:8003", description="The fulfilment service's API (retries)."
@@ -181,7 +188,10 @@ class Settings(ServiceSettings):
 
     @property
     def ws_origin(self) -> str:
-        """The origin (`ws://host:port`) the browser's WebSocket connects to, for the CSP."""
+        """The origin (`ws://host:port`) the browser's WebSocket connects to, for the CSP;
+        "" when it is the admin's own (`self`), which `connect-src 'self'` already allows."""
+        if self.activity_ws_origin == "self":
+            return ""
         if self.activity_ws_origin:
             return self.activity_ws_origin.rstrip("/")
         parts = urlsplit(self.activity_url)

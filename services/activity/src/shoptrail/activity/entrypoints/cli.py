@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
+            forwarded_allow_ips=settings.trusted_proxies,
             # Browsers only ever send pings here: small frames, a short queue, the
             # sans-I/O implementation and no per-connection zlib state (permessage-deflate
             # costs ~50 KB and CPU per connection) keep thousands of sockets cheap.

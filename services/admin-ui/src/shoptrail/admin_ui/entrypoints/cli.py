@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 

@@ -14,7 +14,7 @@ def content_security_policy(ws_origin: str) -> str:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src 'self' {ws_origin}",
+            f"connect-src 'self' {ws_origin}".rstrip(),
             "form-action 'self'",
             "frame-ancestors 'none'",
             "base-uri 'none'",

@@ -371,7 +371,12 @@
     if (lastSeq !== null) params.set("since", String(lastSeq)); // replay what we missed
     if (mode === "feed") params.set("feed", "1");
     if (mode === "order") params.set("order", body.dataset.orderId);
-    const socket = new WebSocket(`${ticket.url}?${params}`);
+    // Behind the proxy the URL is a path (`/ws`) on this page's own origin.
+    const address = new URL(ticket.url, window.location.href);
+    if (address.protocol === "http:") address.protocol = "ws:";
+    if (address.protocol === "https:") address.protocol = "wss:";
+    address.search = params.toString();
+    const socket = new WebSocket(address);
     socket.addEventListener("open", () => {
       // The token goes in the first message, never in the URL (URLs end up in logs).
       socket.send(JSON.stringify({ type: "auth", token: ticket.token }));
