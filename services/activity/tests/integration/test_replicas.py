@@ -97,7 +97,8 @@ def start(engine: AsyncEngine, database_url: str, namespace: Any) -> Iterator[An
                     return (await client.get(f"{r.http}/readyz")).status_code == 200
             return False
 
-        await eventually(ready, "replica ready", timeout=60, every=0.2)
+        # Generous: on a shared, loaded machine a process's imports alone took a minute.
+        await eventually(ready, "replica ready", timeout=180, every=0.2)
         return r
 
     yield replica
@@ -222,61 +223,29 @@ async def logged(engine: AsyncEngine) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-async def test_a_reader_on_one_replica_sees_every_entry_the_other_two_write_once_and_in_order(
+async def test_three_replicas_keep_live_changes_and_counts_exact_through_a_join_and_a_kill(
     start: Any, namespace: Any, engine: AsyncEngine
 ) -> None:
-    a, b, c = await asyncio.gather(start(), start(), start())
-    published: list[str] = []
-    async with following(ChangesReader(a.http)) as reader, live_feed(a) as socket:
-        # Rounds until the group has settled and both other replicas have written their share.
-        for round_ in range(10):
-            events = [failed(round_ * 100 + n) if n % 5 == 0 else shipped(round_ * 100 + n)
-                      for n in range(30)]  # fmt: skip
-            await namespace.publish(events)
-            published += [str(e.id) for e in events]
-            await eventually(partial(logged_at_least, engine, len(published)), "all logged", 60)
-            if await b.inserted() > 0 and await c.inserted() > 0:
-                break
-        assert await b.inserted() > 0 and await c.inserted() > 0, "B and C never wrote"
-        await eventually(
-            lambda: as_true(set(reader.inserted) >= set(published)), "changes reader", 60
-        )
-        await eventually(lambda: as_true(set(socket.event_ids()) >= set(published)), "socket", 60)
-
-    assert sorted(reader.inserted) == sorted(published), "missing or repeated on /changes"
-    assert len(socket.event_ids()) == len(set(socket.event_ids())), "repeated on the socket"
-    assert reader.seqs == sorted(set(reader.seqs)), "change numbers went backwards"
-    socket_seqs = [m["seq"] for m in socket.messages if m["type"] == "entries"]
-    assert socket_seqs == sorted(set(socket_seqs))
-    assert await logged(engine) == (len(published), len(published))
-    await counts_match_the_log(engine)
-
-    # A resolve on C: the counts follow, whoever folds them.
-    async with httpx.AsyncClient(headers=HEADERS) as client:
-        resolved = await client.post(f"{c.http}/api/feed/resolve", json={"note": "all at once"})
-    assert resolved.status_code == 200, resolved.text
-    await counts_match_the_log(engine)
-
-
-async def test_a_replica_joining_and_one_killed_mid_stream_lose_and_double_nothing(
-    start: Any, namespace: Any, engine: AsyncEngine
-) -> None:
+    """A reader on A sees every entry B and C write, once, in change order; the counts
+    equal the log; C joining and B killed (SIGKILL) mid-stream lose and double nothing."""
     a, b = await asyncio.gather(start(), start())
     published: list[str] = []
     stop = asyncio.Event()
 
     async def publish() -> None:
-        """Events in small rounds until told to stop: the group changes under load."""
+        """Small rounds (one entry in five an error) until told to stop."""
         while not stop.is_set():
-            events = [shipped(len(published) + n) for n in range(20)]
+            n = len(published)
+            events = [failed(n + i) if i % 5 == 0 else shipped(n + i) for i in range(20)]
             await namespace.publish(events)
             published.extend(str(e.id) for e in events)
             await asyncio.sleep(0.1)  # pacing the load, not a synchronisation
 
-    async with following(ChangesReader(a.http)) as reader:
+    async with following(ChangesReader(a.http)) as reader, live_feed(a) as socket:
         load = asyncio.create_task(publish())
         c = await start()  # joins: the group rebalances while events flow
-        await eventually(c.inserted, "C got partitions and wrote", timeout=60)
+        await eventually(c.inserted, "C got partitions and wrote", timeout=120)
+        await eventually(b.inserted, "B wrote", timeout=60)
         before_kill = await a.inserted() + await c.inserted()
         b.proc.send_signal(signal.SIGKILL)  # mid-stream: B's uncommitted batch is redelivered
         b.proc.wait()
@@ -284,19 +253,27 @@ async def test_a_replica_joining_and_one_killed_mid_stream_lose_and_double_nothi
         async def survivors_took_over() -> bool:
             return await a.inserted() + await c.inserted() > before_kill + 100
 
-        await eventually(survivors_took_over, "A and C took B's partitions", timeout=60)
+        await eventually(survivors_took_over, "A and C took B's partitions", timeout=120)
         stop.set()
         await load
-        await eventually(
-            lambda: logged_at_least(engine, len(published)), "all logged after the kill", 90
-        )
-        await eventually(
-            lambda: as_true(set(reader.inserted) >= set(published)), "changes reader", 60
-        )
+        await eventually(partial(logged_at_least, engine, len(published)), "all logged", 120)
+        everything = set(published)
+        await eventually(lambda: as_true(set(reader.inserted) >= everything), "/changes", 60)
+        await eventually(lambda: as_true(set(socket.event_ids()) >= everything), "socket", 60)
 
     assert await logged(engine) == (len(published), len(published))
     assert sorted(reader.inserted) == sorted(published), "missing or repeated on /changes"
-    assert reader.seqs == sorted(set(reader.seqs))
+    assert reader.seqs == sorted(set(reader.seqs)), "change numbers went backwards"
+    assert len(socket.event_ids()) == len(set(socket.event_ids())), "repeated on the socket"
+    socket_seqs = [m["seq"] for m in socket.messages if m["type"] == "entries"]
+    assert socket_seqs == sorted(set(socket_seqs)), "frames out of change order"
+    await counts_match_the_log(engine)
+
+    # A resolve on C: the counts follow, whichever replica folds them.
+    async with httpx.AsyncClient(headers=HEADERS) as client:
+        resolved = await client.post(f"{c.http}/api/feed/resolve", json={"note": "all at once"})
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["resolved"] == len(published) // 5
     await counts_match_the_log(engine)
 
 
