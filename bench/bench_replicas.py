@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 from common import Goal, Row
 from infra import asyncpg_dsn, connection_info, fresh_database
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shoptrail.activity.adapters.changes import ChangeLog
@@ -66,7 +67,7 @@ def _event(writer: int, n: int, storm: bool) -> Any:
     return new_event(data, source="/bench")
 
 
-async def _write(url: str, writer: int, until: float, storm: bool, sequencer: bool) -> int:
+async def _write(url: str, writer: int, storm: bool, sequencer: bool, ready: Any, go: Any) -> int:
     dsn = asyncpg_dsn(url)
     engine = create_async_engine(
         url, connect_args={"server_settings": {"application_name": f"bench-writer-{writer}"}}
@@ -77,9 +78,14 @@ async def _write(url: str, writer: int, until: float, storm: bool, sequencer: bo
     if hub is not None:
         await hub.start()
         store.after_commit = hub.kick  # as bootstrap wires a replica
+    async with engine.connect() as conn:  # the pool's first connection, before the window
+        await conn.execute(text("SELECT 1"))
+    ready.put(writer)
+    await asyncio.to_thread(go.wait)
+    until = time.monotonic() + SECONDS
     written = 0
     try:
-        while time.time() < until:
+        while time.monotonic() < until:
             batch = [entry_from_event(_event(writer, written + i, storm)) for i in range(BATCH)]
             written += len((await store.write(batch)).inserted_ids)
     finally:
@@ -91,18 +97,19 @@ async def _write(url: str, writer: int, until: float, storm: bool, sequencer: bo
 
 
 def _writer_process(
-    url: str, writer: int, until: float, storm: bool, sequencer: bool, q: Any
+    url: str, writer: int, storm: bool, sequencer: bool, ready: Any, go: Any, q: Any
 ) -> None:
-    q.put(asyncio.run(_write(url, writer, until, storm, sequencer)))
+    q.put(asyncio.run(_write(url, writer, storm, sequencer, ready, go)))
 
 
-async def _sample(dsn: str, until: float) -> tuple[int, collections.Counter[str]]:
+async def _sample(dsn: str, seconds: float) -> tuple[int, collections.Counter[str]]:
     """(samples of a writer in a transaction, lock-wait samples by what was waited on)."""
     conn = await asyncpg.connect(dsn)
     in_xact = 0
     waits: collections.Counter[str] = collections.Counter()
+    until = time.monotonic() + seconds
     try:
-        while time.time() < until:
+        while time.monotonic() < until:
             for row in await conn.fetch(SAMPLE):
                 in_xact += 1
                 if row["wait_event_type"] == "Lock":
@@ -116,18 +123,18 @@ async def _sample(dsn: str, until: float) -> tuple[int, collections.Counter[str]
 async def measure(url: str, *, storm: bool, sequencer: bool) -> tuple[float, float, str]:
     """(lock wait % of transaction time, entries/s, what was waited on) for three writers."""
     ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    start = time.time() + 3  # the writers' imports and connections, outside the window
-    until = start + SECONDS
+    q, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [
-        ctx.Process(target=_writer_process, args=(url, w, until, storm, sequencer, q))
+        ctx.Process(target=_writer_process, args=(url, w, storm, sequencer, ready, go, q))
         for w in range(WRITERS)
     ]
     for p in procs:
         p.start()
-    await asyncio.sleep(max(0.0, start - time.time()))
-    in_xact, waits = await _sample(asyncpg_dsn(url), until)
-    written = sum(q.get(timeout=120) for _ in procs)
+    for _ in procs:  # imports and connections (slow on a loaded machine) outside the window
+        await asyncio.to_thread(ready.get, True, 600)
+    go.set()
+    in_xact, waits = await _sample(asyncpg_dsn(url), SECONDS)
+    written = sum([await asyncio.to_thread(q.get, True, 300) for _ in procs])
     for p in procs:
         p.join(timeout=60)
     if sequencer:  # every change numbered, every count exact

@@ -251,7 +251,7 @@ async def test_three_replicas_keep_live_changes_and_counts_exact_through_a_join_
         b.proc.wait()
 
         async def survivors_took_over() -> bool:
-            return await a.inserted() + await c.inserted() > before_kill + 100
+            return bool(await a.inserted() + await c.inserted() > before_kill + 100)
 
         await eventually(survivors_took_over, "A and C took B's partitions", timeout=120)
         stop.set()
