@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from shoptrail.activity.adapters.changes import ChangeLog
 from shoptrail.activity.adapters.store import PostgresLogStore
 from shoptrail.activity.bootstrap import create_app as create_activity
 from shoptrail.activity.config import Settings as ActivitySettings
@@ -72,6 +73,9 @@ class Activity:
     async def log(self, *events: Event[EventData]) -> list[int]:
         """Write events into the log as its consumer would; returns the new entry ids."""
         result = await PostgresLogStore(self.engine).write([entry_from_event(e) for e in events])
+        # The consumer's hub numbers its changes as soon as they commit (its `kick`); a
+        # write from outside the service would otherwise wait for the hubs' timer.
+        await ChangeLog(self.engine).number()
         return list(result.inserted_ids)
 
     async def publish(self, *events: Event[EventData]) -> None:

@@ -67,11 +67,19 @@ def create_app(settings: Settings) -> FastAPI:
     producer = Producer(settings.kafka, client_id="shoptrail-activity-dead-letters")
     # Connects on the first note: the API serves without Kafka, and a note then gets a 503.
     notes_producer = Producer(settings.kafka, client_id="shoptrail-activity-notes")
+    dsn = make_url(settings.database_url).set(drivername="postgresql")
+    hub = Hub(
+        ChangeLog(engine),
+        dsn.render_as_string(hide_password=False),
+        catch_up_limit=settings.ws_catch_up_limit,
+        frame_interval=settings.ws_frame_ms / 1000,
+    )
     components: list[Health] = []
     samplers: list[PeriodicSampler] = []
     if settings.consume:
         samplers.append(ConsumerLagSampler(settings.kafka, settings.group_id))
-        store = PostgresLogStore(engine, lanes=settings.write_lanes)
+        # The hub numbers this replica's changes as soon as they commit.
+        store = PostgresLogStore(engine, lanes=settings.write_lanes, after_commit=hub.kick)
         consumer_health = Health(f"consumer:{settings.group_id}")
         components += [consumer_health, producer.health]
         subscribe_log_consumer(
@@ -82,13 +90,6 @@ def create_app(settings: Settings) -> FastAPI:
             producer=producer,
             health=consumer_health,
         )
-    dsn = make_url(settings.database_url).set(drivername="postgresql")
-    hub = Hub(
-        ChangeLog(engine),
-        dsn.render_as_string(hide_password=False),
-        catch_up_limit=settings.ws_catch_up_limit,
-        frame_interval=settings.ws_frame_ms / 1000,
-    )
 
     sessions = SessionStore(engine)
     session_watch = SessionWatch(sessions, max_per_session=settings.ws_max_sockets_per_session)
@@ -135,8 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.queries = LogQueries(engine)
-    app.state.resolutions = Resolutions(engine)
-    app.state.groups = GroupReads(engine)
+    app.state.resolutions = Resolutions(engine, after_commit=hub.kick)
+    app.state.groups = GroupReads(engine, after_commit=hub.kick)
     app.state.engine = engine
     guard = [Depends(service_token_guard(settings.service_token))]
     app.include_router(router, dependencies=guard, responses=AUTH_RESPONSES)

@@ -1,4 +1,4 @@
-"""Reading numbered changes and the entries they touched."""
+"""Numbering changes (the sequencer, migration 0011), reading them and the entries they touched."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.order_numbers import name_orders
-from shoptrail.activity.adapters.queries import LATEST_CHANGE, LogQueries, entry_dict
+from shoptrail.activity.adapters.queries import (
+    FOLD_COUNTS,
+    NUMBER_CHANGES,
+    LogQueries,
+    entry_dict,
+)
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,18 @@ class ChangeLog:
     engine: AsyncEngine
 
     async def latest(self) -> int:
-        async with self.engine.connect() as conn:
-            return int(await conn.scalar(text(LATEST_CHANGE)) or 0)
+        """The newest change number, after numbering every change committed so far."""
+        return await self.number()
+
+    async def number(self) -> int:
+        """Run the sequencer: number committed changes, announce them; returns the high mark."""
+        async with self.engine.begin() as conn:
+            return int(await conn.scalar(text(NUMBER_CHANGES)) or 0)
+
+    async def fold_counts(self) -> int:
+        """Fold count deltas into the totals, unless another replica is; returns rows folded."""
+        async with self.engine.begin() as conn:
+            return int(await conn.scalar(text(FOLD_COUNTS)) or 0)
 
     async def oldest(self) -> int | None:
         async with self.engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.queries import OPEN_GROUPS, entry_dict
-from shoptrail.activity.adapters.store import raw_transaction, record_change
+from shoptrail.activity.adapters.store import nothing, raw_transaction, record_change
 
 LIST = """
 SELECT g.*, (g.resolved_at IS NULL) AS open,
@@ -51,6 +52,8 @@ class GroupReads:
     """Groups for the API: the list, one group with its entries and orders, resolving one."""
 
     engine: AsyncEngine
+    after_commit: Callable[[], None] = nothing
+    """Wakes this replica's hub to number the change (see `store.record_change`)."""
 
     async def open_count(self) -> int:
         async with self.engine.connect() as conn:
@@ -106,4 +109,5 @@ class GroupReads:
                 fp,
             )
             await record_change(conn, ids)  # even none: the badge may have changed
-            return ids
+        self.after_commit()
+        return ids

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shoptrail.activity.adapters.queries import NUMBER_CHANGES
+
 PRUNE_LOCK = zlib.crc32(b"shoptrail-activity-prune")
 
 CHANGES_KEPT = timedelta(days=1)
@@ -50,6 +52,10 @@ async def prune(
                 await conn.commit()
                 deleted += result.rowcount
                 if result.rowcount < batch:
+                    # Numbered first (only numbered changes are pruned): the newest kept
+                    # is then the newest committed.
+                    await conn.execute(text(NUMBER_CHANGES))
+                    await conn.commit()
                     await conn.execute(text(PRUNE_CHANGES), {"cutoff": now - CHANGES_KEPT})
                     await conn.commit()
                     return deleted

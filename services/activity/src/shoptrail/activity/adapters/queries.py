@@ -37,7 +37,10 @@ from shoptrail.activity.domain.feed import (
 )
 
 t = activity_log
-LATEST_CHANGE = "SELECT coalesce(max(seq), 0) FROM activity_changes"
+NUMBER_CHANGES = "SELECT activity_number_changes()"
+"""The sequencer (migration 0011): numbers what has committed, returns the newest number.
+Readers run it first, so a change committed before a read is in that read."""
+FOLD_COUNTS = "SELECT activity_fold_counts()"
 OPEN_GROUPS = "SELECT count(*) FROM activity_groups WHERE resolved_at IS NULL"
 """The badge: open groups of failures, by the partial index `activity_groups_open`."""
 
@@ -104,6 +107,13 @@ def entry_dict(row: Any) -> dict[str, Any]:
     return entry
 
 
+async def _numbered(conn: Any) -> int:
+    """Number the changes committed so far (committed at once); the newest number."""
+    seq = int(await conn.scalar(text(NUMBER_CHANGES)) or 0)
+    await conn.commit()
+    return seq
+
+
 @dataclass
 class LogQueries:
     """Read-only queries; every one is served by an index (see the migration)."""
@@ -133,7 +143,7 @@ class LogQueries:
             stmt = stmt.order_by(t.c.occurred_at.asc(), t.c.id.asc())
         async with self.engine.connect() as conn:
             # Read first: every change up to this number is in what the page query sees.
-            seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
+            seq = await _numbered(conn)
             rows = list((await conn.execute(stmt.limit(limit + 1))).all())
             if cursor is None and len(rows) <= limit and (f.order_id or f.dated):
                 total, capped = len(rows), False  # the page holds every match: no second scan
@@ -150,7 +160,7 @@ class LogQueries:
         assert f.search is not None
         base = filter_clause(replace(f, search=None))
         async with self.engine.connect() as conn:
-            seq = int(await conn.scalar(text(LATEST_CHANGE)) or 0)
+            seq = await _numbered(conn)
             base_total = await self._counted(conn, replace(f, search=None))
             search = await Search.start(conn, base, base_total, f.search)
             rows, counted = await search.page(cursor=cursor, direction=direction, limit=limit + 1)
@@ -167,9 +177,10 @@ class LogQueries:
 
         Whole changes only: the answer's `seq` is exact, so asking again from it
         misses nothing and repeats nothing. Change numbers follow commit order
-        (see migration 0002), so a reader that has seen change N has seen all before it.
+        (see migration 0011), so a reader that has seen change N has seen all before it.
         """
         async with self.engine.connect() as conn:
+            await _numbered(conn)
             changes = (
                 await conn.execute(
                     text(

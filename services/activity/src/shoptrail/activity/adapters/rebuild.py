@@ -90,15 +90,8 @@ async def swap(conn: AsyncConnection) -> None:
         await conn.execute(text(f"ALTER TABLE {rebuild} RENAME TO {live}"))
         for live_index, rebuild_index in names:
             await conn.execute(text(f"ALTER INDEX {rebuild_index} RENAME TO {live_index}"))
-    await conn.execute(text("DELETE FROM activity_counts"))
-    await conn.execute(
-        text(
-            f"""
-            INSERT INTO activity_counts (category, level, open, n)
-            SELECT category, level, resolved_at IS NULL, count(*) FROM {LIVE.log} GROUP BY 1, 2, 3
-            """
-        )
-    )
+    # Counted again from the new log: totals and deltas (migration 0011) both replaced.
+    await conn.execute(text(f"SELECT activity_counts_reset('{LIVE.log}')"))
     await conn.execute(text(f"SELECT activity_counts_attach('{LIVE.log}')"))
     # The groups, made again from the new log (replay's writes left them alone).
     raw: Any = (await conn.get_raw_connection()).driver_connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.activity.adapters.order_numbers import name_orders
 from shoptrail.activity.adapters.queries import NEEDS_ATTENTION, entry_dict, filter_clause
-from shoptrail.activity.adapters.store import record_change
+from shoptrail.activity.adapters.store import nothing, record_change
 from shoptrail.activity.adapters.tables import activity_log
 from shoptrail.activity.domain.feed import ATTENTION_LEVELS, FeedFilter, Tab
 
@@ -25,6 +26,8 @@ class NotResolvableError(ValueError):
 @dataclass
 class Resolutions:
     engine: AsyncEngine
+    after_commit: Callable[[], None] = nothing
+    """Wakes this replica's hub to number the change (see `store.record_change`)."""
 
     async def resolve_entry(
         self, entry_id: int, *, note: str | None, kind: Resolution = "resolved"
@@ -50,6 +53,7 @@ class Resolutions:
                 await record_change(conn, [entry_id])
             found = entry_dict(row)
             await name_orders(conn, [found])
+        self.after_commit()
         return found
 
     async def resolve_matching(self, f: FeedFilter, *, note: str | None) -> list[int]:
@@ -73,4 +77,5 @@ class Resolutions:
             ids = list((await conn.scalars(stmt)).all())
             if ids:
                 await record_change(conn, ids)
-            return ids
+        self.after_commit()
+        return ids

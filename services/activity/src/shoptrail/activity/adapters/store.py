@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,16 +242,22 @@ async def write_entries(
 async def record_change(
     conn: AsyncConnection, entry_ids: list[int], kind: str = "entries", *, inserted: int = 0
 ) -> int:
-    """Number this transaction's change and announce it on commit (call it last).
+    """Record this transaction's change, un-numbered (call it last); returns its id.
 
     `entry_ids` lists the entries this transaction inserted first, `inserted`
-    of them, then those it updated.
+    of them, then those it updated. No lock and no NOTIFY: the sequencer numbers
+    the change after commit (migration 0011); call `after_commit` then to have
+    this replica's hub run it at once rather than on its timer.
     """
     raw: Any = (await conn.get_raw_connection()).driver_connection
-    seq: int = await raw.fetchval(
+    change_id: int = await raw.fetchval(
         "SELECT activity_record_change($1, $2::bigint[], $3)", kind, entry_ids, inserted
     )
-    return seq
+    return change_id
+
+
+def nothing() -> None:
+    """The default `after_commit`: no hub to wake (tools, tests); its timer or a read numbers."""
 
 
 def _args(change: Any) -> tuple[Any, ...]:
@@ -278,12 +284,18 @@ class PostgresLogStore(LogStore):
     lanes: int = 2
     """Concurrent writers: one connection each, so PostgreSQL indexes one chunk
     while the next is being sent (bench/bench_activity.py measures the gain)."""
+    after_commit: Callable[[], None] = nothing
+    """Called once a batch that recorded a change has committed (the hub's `kick`)."""
 
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
-        async with self.engine.connect() as conn, raw_transaction(conn):
-            # One transaction for the chunk: the log rows, the order read model, the
-            # resolutions and the change notice commit together or not at all.
-            return await write_entries(conn, entries, self.tables)
+        async with self.engine.connect() as conn:
+            async with raw_transaction(conn):
+                # One transaction for the chunk: the log rows, the order read model, the
+                # resolutions and the change notice commit together or not at all.
+                result = await write_entries(conn, entries, self.tables)
+            if self.tables.live and (result.inserted_ids or result.resolved_ids):
+                self.after_commit()
+            return result
 
 
 @asynccontextmanager

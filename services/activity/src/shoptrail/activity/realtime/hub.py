@@ -25,6 +25,12 @@ class Hub:
     A notification only wakes the hub: what it sends is read from the change
     log by sequence number, so a missed notification (a dropped listener
     connection) is caught up by the next one or by the periodic poll.
+
+    Every hub is also a sequencer (migration 0011): writers record their changes
+    un-numbered, and the hub numbers them when this replica's writes commit
+    (`kick`) and every `number_every` seconds, whoever wrote them (another
+    process, a replica killed between its commit and its kick). Numbering
+    NOTIFYs every replica's hub. On the same timer it folds the count deltas.
     """
 
     def __init__(
@@ -35,12 +41,16 @@ class Hub:
         catch_up_limit: int = 500,
         poll: float = 5.0,
         frame_interval: float = 0.05,
+        number_every: float = 1.0,
     ) -> None:
         self._changes = changes
         self._dsn = dsn
         self._catch_up_limit = catch_up_limit
         self._poll = poll
         self._frame_interval = frame_interval
+        self._number_every = number_every
+        self._kicked = False  # this replica committed a change the sequencer has not seen
+        self._next_timer = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -85,7 +95,7 @@ class Hub:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that
                     # arrives as the wake-up does, and stop() would wait forever.
                     with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._poll):
+                        async with asyncio.timeout(min(self._poll, self._number_every)):
                             await self._wake.wait()
                     self._wake.clear()
             except (OSError, asyncpg.PostgresError):
@@ -93,6 +103,11 @@ class Hub:
             finally:
                 with contextlib.suppress(Exception):
                     await conn.close()
+
+    def kick(self) -> None:
+        """A change of this replica's has committed: number it now, not on the timer."""
+        self._kicked = True
+        self._wake.set()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
@@ -107,15 +122,20 @@ class Hub:
         return self.seq, self.count
 
     async def _drain(self) -> None:
+        now = time.monotonic()
+        timer = now >= self._next_timer
+        if self._kicked or timer:
+            self._kicked = False
+            # Numbering wakes every hub, this one included, with the new high mark.
+            self._notified = max(self._notified, await self._changes.number())
+        if timer:
+            self._next_timer = now + self._number_every
+            await self._changes.fold_counts()
         if not self.clients:
             # Nobody to tell (a replica that only consumes): follow the numbering from the
-            # notifications themselves and read nothing. Only the periodic poll (woken by
-            # no notification, e.g. after a lost listener connection) asks the database.
+            # notifications and the sequencer's answers, and read nothing.
             self._count_current = False
-            if self._notified > self.seq:
-                self.seq = self._notified
-            else:
-                self.seq = max(self.seq, await self._changes.latest())
+            self.seq = max(self.seq, self._notified)
             return
         while changes := await self._changes.since(self.seq, limit=5000):
             await self._broadcast(changes)
