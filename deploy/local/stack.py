@@ -586,6 +586,7 @@ def kafka_up(p: Paths) -> None:
     (p.kafka_dir / "log4j2.properties").write_text(LOG4J2)
     java = java_command(p)
     cluster_id = _cluster_id(nodes)
+    formatting = []
     for node in nodes:
         node.folder.mkdir(parents=True, exist_ok=True)
         _write_private(node.config, kafka_properties(p, node, operator_password))
@@ -593,11 +594,12 @@ def kafka_up(p: Paths) -> None:
             say(f"formatting KRaft storage ({node.name})")
             # The controller (or the single node) starts a quorum of one; brokers join it.
             standalone = ["--standalone"] if node.is_controller else []
-            subprocess.run(
-                [*java, "kafka.tools.StorageTool", "format", *standalone,
-                 "-t", cluster_id, "-c", str(node.config)],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            command = [*java, "kafka.tools.StorageTool", "format", *standalone,
+                       "-t", cluster_id, "-c", str(node.config)]  # fmt: skip
+            formatting.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+    for formatter in formatting:  # side by side: each is a JVM's start-up
+        if formatter.wait() != 0:
+            raise subprocess.CalledProcessError(formatter.returncode, formatter.args)
     p.brokers_file.write_text(f"{p.brokers}\n")
     # Controllers first: a broker waits for its controller before it serves.
     started = [
