@@ -412,9 +412,7 @@ async def create_topics(kafka: KafkaAccess | str, partitions: int = topics.PARTI
             if t not in existing
         ]
         if wanted:
-            new = [
-                NewTopic(t, partitions, replicas, topic_configs=config) for t in wanted
-            ]
+            new = [NewTopic(t, partitions, replicas, topic_configs=config) for t in wanted]
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
             say(f"created topics {', '.join(wanted)} ({replicas} replica(s) each)")

@@ -627,7 +627,9 @@ def _cluster_id(nodes: list[KafkaNode]) -> str:
 def _start_node(p: Paths, node: KafkaNode, java: list[str]) -> tuple[KafkaNode, int]:
     """Start one node's JVM; returns it and where its log stood (to find its "started")."""
     offset = node.log.stat().st_size if node.log.exists() else 0
-    where = f"127.0.0.1:{node.port}" if node.port else f"controller 127.0.0.1:{node.controller_port}"
+    where = (
+        f"127.0.0.1:{node.port}" if node.port else f"controller 127.0.0.1:{node.controller_port}"
+    )
     say(f"starting Kafka {p.kafka_version} {node.name} on {where} (log: {node.log})")
     if node.roles == "controller":  # metadata only: a small heap is plenty
         java = [a.replace("-Xmx768m", "-Xmx256m") for a in java]

@@ -140,7 +140,7 @@ async def test_the_ingest_leaders_broker_killed_under_load_loses_and_doubles_not
     await stack(shop, "start-broker", str(leader))
     back = time.monotonic()
     figure.notes["outage s"] = round(back - down_at)
-    await asyncio.sleep(5)  # and traffic after it
+    await asyncio.sleep(3)  # and traffic after it
     stop.set()
     orders = await traffic
     await fully_replicated(shop)
@@ -166,8 +166,7 @@ async def test_two_brokers_stopped_ingest_refuses_every_webhook_then_takes_them_
     stop = asyncio.Event()
     traffic = asyncio.create_task(sender.stream("two-down", stop, rate=2.0))
     await asyncio.sleep(5)  # traffic before the fault
-    for broker in stopped:
-        await stack(shop, "stop-broker", str(broker))
+    await asyncio.gather(*(stack(shop, "stop-broker", str(b)) for b in stopped))
 
     async def one_in_sync() -> bool:
         return all(isr == [left] for _, isr in (await partitions(shop, INGEST)).values())
@@ -185,7 +184,7 @@ async def test_two_brokers_stopped_ingest_refuses_every_webhook_then_takes_them_
     resumed = await eventually(writes_resumed, timeout=120, what="ingest taking webhooks again")
     figure.recovery_s["writes resume after restart began"] = resumed - restart_at
     figure.recovery_s["brokers serving after restart began"] = served - restart_at
-    await asyncio.sleep(5)  # traffic after the brokers came back
+    await asyncio.sleep(3)  # traffic after the brokers came back
     stop.set()
     orders = await traffic
 
@@ -195,8 +194,8 @@ async def test_two_brokers_stopped_ingest_refuses_every_webhook_then_takes_them_
     refused = [a for a in alone if not a.taken]
     figure.notes["sent while one broker"] = len(alone)
     figure.notes["2xx while one broker"] = len(taken_alone)
-    figure.notes["503 answer max s"] = round(max((a.answered - a.sent for a in refused)), 1)
     assert refused, "no webhook was sent while only one broker was up"
+    figure.notes["503 answer max s"] = round(max(a.answered - a.sent for a in refused), 1)
     assert not taken_alone, f"{len(taken_alone)} webhooks taken with one replica in sync"
     assert all(a.status == 503 and a.retry_after for a in refused), {
         (a.status, a.retry_after) for a in refused
