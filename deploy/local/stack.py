@@ -124,8 +124,9 @@ class Paths:
 
     @property
     def brokers(self) -> int:
-        """Brokers in this Kafka: asked for now, else as formatted earlier, else one."""
-        return self.brokers_requested or self.brokers_stored or 1
+        """Brokers in this Kafka: as formatted earlier (`up` refuses another count, so
+        `down` and `status` find what runs), else as asked for now, else one."""
+        return self.brokers_stored or self.brokers_requested or 1
 
     @property
     def kafka_nodes(self) -> list[KafkaNode]:
