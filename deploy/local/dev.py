@@ -452,11 +452,15 @@ EVENT_TOPICS = topics.EVENT_TOPICS
 async def create_topics(kafka: KafkaAccess | str, partitions: int = topics.PARTITIONS) -> None:
     """The event topics and their dead-letter topics, before any consumer subscribes.
 
-    As the operator: on a guarded bus no service may create topics.
+    As the operator: on a guarded bus no service may create topics. Replicated as
+    the cluster allows (`topics.replication_for` the brokers it reports): one copy
+    on one broker; on three, three copies with `min.insync.replicas=2`.
     """
     admin = AIOKafkaAdminClient(**kafka_client_options(kafka))
     await admin.start()
     try:
+        brokers = len((await admin.describe_cluster())["brokers"])
+        replicas, config = topics.replication_for(brokers)
         existing = set(await admin.list_topics())
         wanted = [
             t
@@ -465,15 +469,10 @@ async def create_topics(kafka: KafkaAccess | str, partitions: int = topics.PARTI
             if t not in existing
         ]
         if wanted:
-            new = [
-                NewTopic(
-                    t, partitions, topics.REPLICATION_FACTOR, topic_configs=topics.TOPIC_CONFIG
-                )
-                for t in wanted
-            ]
+            new = [NewTopic(t, partitions, replicas, topic_configs=config) for t in wanted]
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-            say(f"created topics {', '.join(wanted)}")
+            say(f"created topics {', '.join(wanted)} ({replicas} replica(s) each)")
     finally:
         await admin.close()
 

@@ -23,6 +23,34 @@ ACLs come from `python -m shoptrail.events.acl plan`, so this mode needs the
 project's Python environment (`make sync`); the passwords are made once and
 kept in <state>/kafka/bus-users.json; `env` prints them. The choice sticks to
 the state folder: once guarded, `up` stays guarded until `reset`.
+
+A three-broker cluster: `up --brokers 3` (or SHOPTRAIL_KAFKA_BROKERS=3; the
+default is one node, broker and controller in one process). Three broker-only
+nodes (node ids 1, 2, 3) and one controller-only node (id 0, a KRaft quorum
+of one): the brokers are what the fault suite stops, and with the metadata
+quorum outside them, stopping two brokers leaves a cluster that still knows
+who is in sync, so a write is refused for want of replicas
+(`min.insync.replicas=2`) instead of hanging on a lost quorum. Four JVMs, not
+six: three controllers beside three brokers would not fit two cores.
+
+    node             client port               controller port
+    kafka-1          SHOPTRAIL_KAFKA_PORT      -
+    kafka-2          SHOPTRAIL_KAFKA_PORT+2    -
+    kafka-3          SHOPTRAIL_KAFKA_PORT+4    -
+    kafka-controller -                         SHOPTRAIL_KAFKA_PORT+1
+
+(the single node: SHOPTRAIL_KAFKA_PORT and +1 for its controller). Each node
+has its folder <state>/kafka/<node>/ (server.properties, data/), its pid file
+<state>/kafka/<node>.pid and its log <state>/logs/<node>.log. `env` prints
+every broker in SHOPTRAIL_KAFKA_BOOTSTRAP; `status` lists the nodes. Internal
+topics get three replicas and the brokers' defaults are
+`default.replication.factor=3`, `min.insync.replicas=2` (dev.py creates the
+event topics so too). The count sticks to the state folder like `--auth`:
+asking for another count needs a `reset`.
+
+    python3 deploy/local/stack.py stop-broker 2          # clean stop (SIGTERM)
+    python3 deploy/local/stack.py stop-broker 2 --kill   # a crash (SIGKILL)
+    python3 deploy/local/stack.py start-broker 2         # back, once it serves
 """
 
 from __future__ import annotations
@@ -54,6 +82,7 @@ REPO = Path(__file__).resolve().parents[2]
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
 BUS_ACCESS = Path(__file__).resolve().parent / "kafka" / "BusAccess.java"
 AUTH_ENV = "SHOPTRAIL_KAFKA_AUTH"
+BROKERS_ENV = "SHOPTRAIL_KAFKA_BROKERS"
 OPERATOR = "admin"
 """The guarded broker's super user (see shoptrail.events.acl.OPERATOR_USER)."""
 PG_USER = "shoptrail"
@@ -68,6 +97,8 @@ class Paths:
     kafka_port: int
     pg_port: int
     auth_requested: bool = False
+    brokers_requested: int | None = None
+    """`up --brokers N` / SHOPTRAIL_KAFKA_BROKERS; None: what the state folder holds (or 1)."""
 
     @property
     def credentials_file(self) -> Path:
@@ -77,6 +108,55 @@ class Paths:
     def auth(self) -> bool:
         """A guarded bus: asked for now, or made so earlier (its passwords are kept)."""
         return self.auth_requested or self.credentials_file.exists()
+
+    @property
+    def brokers_file(self) -> Path:
+        return self.kafka_dir / "brokers"
+
+    @property
+    def brokers_stored(self) -> int | None:
+        """How many brokers this state folder's Kafka was formatted with (None: never)."""
+        if self.brokers_file.exists():
+            return int(self.brokers_file.read_text().strip())
+        if (self.kafka_dir / "data" / "meta.properties").exists():
+            return 1  # formatted before the count was kept: the single node
+        return None
+
+    @property
+    def brokers(self) -> int:
+        """Brokers in this Kafka: as formatted earlier (`up` refuses another count, so
+        `down` and `status` find what runs), else as asked for now, else one."""
+        return self.brokers_stored or self.brokers_requested or 1
+
+    @property
+    def kafka_nodes(self) -> list[KafkaNode]:
+        """Every Kafka process of this stack (see the module's docstring for the ports)."""
+        if self.brokers == 1:
+            return [
+                KafkaNode(
+                    "kafka", 1, "broker,controller", self.kafka_port, self.kafka_port + 1,
+                    self.kafka_dir, self.logs / "kafka.log",
+                )
+            ]  # fmt: skip
+        controller = self.kafka_port + 1
+        nodes = [
+            KafkaNode(
+                f"kafka-{n}", n, "broker", self.kafka_port + 2 * (n - 1), controller,
+                self.kafka_dir / f"kafka-{n}", self.logs / f"kafka-{n}.log",
+            )
+            for n in range(1, self.brokers + 1)
+        ]  # fmt: skip
+        nodes.append(
+            KafkaNode(
+                "kafka-controller", 0, "controller", None, controller,
+                self.kafka_dir / "kafka-controller", self.logs / "kafka-controller.log",
+            )
+        )  # fmt: skip
+        return nodes
+
+    @property
+    def broker_nodes(self) -> list[KafkaNode]:
+        return [n for n in self.kafka_nodes if n.port is not None]
 
     @property
     def logs(self) -> Path:
@@ -106,13 +186,53 @@ class Paths:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        """Every broker, comma-separated (a client needs only one to find the rest)."""
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.broker_nodes)
 
     @property
     def database_url(self) -> str:
         return (
             f"postgresql+asyncpg://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{self.pg_port}/{PG_DATABASE}"
         )
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One Kafka process: a broker, a controller, or (the single node) both."""
+
+    name: str
+    node_id: int
+    roles: str
+    port: int | None
+    """Where clients connect (None for a controller only)."""
+    controller_port: int
+    """The controller's listener (its own for a controller, the one it reaches otherwise)."""
+    folder: Path
+    """server.properties and data/ (log.dirs)."""
+    log: Path
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "server.properties"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def pid_file(self) -> Path:
+        """The single node's <state>/kafka/kafka.pid; a cluster node's beside its folder."""
+        if self.folder.name == "kafka":
+            return self.folder / "kafka.pid"
+        return self.folder.parent / f"{self.name}.pid"
+
+    @property
+    def is_controller(self) -> bool:
+        return "controller" in self.roles
+
+    @property
+    def serves_port(self) -> int:
+        return self.port if self.port is not None else self.controller_port
 
 
 def paths_from_env() -> Paths:
@@ -124,6 +244,7 @@ def paths_from_env() -> Paths:
         kafka_port=int(os.environ.get("SHOPTRAIL_KAFKA_PORT", "9092")),
         pg_port=int(os.environ.get("SHOPTRAIL_PG_PORT", "5433")),
         auth_requested=os.environ.get(AUTH_ENV, "").lower() == "scram",
+        brokers_requested=int(os.environ[BROKERS_ENV]) if os.environ.get(BROKERS_ENV) else None,
     )
 
 
@@ -213,31 +334,31 @@ def _remove_leftovers(target: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
-def kafka_properties(p: Paths, operator_password: str | None = None) -> str:
-    port, controller = p.kafka_port, p.kafka_port + 1
+def kafka_properties(p: Paths, node: KafkaNode, operator_password: str | None = None) -> str:
+    """One node's server.properties: the single node, a cluster's broker or its controller."""
     if operator_password is None:
-        listeners = f"""\
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-"""
+        listeners = open_listeners(node)
     else:
-        listeners = guarded_listeners(port, controller, operator_password)
+        listeners = guarded_listeners(node, operator_password)
+    # Internal topics as replicated as the cluster allows: one copy on the single node;
+    # on three brokers, three copies and no write acknowledged by fewer than two.
+    replicas = min(p.brokers, 3)
+    min_isr = 2 if replicas >= 3 else 1
     return f"""\
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:{controller}
+process.roles={node.roles}
+node.id={node.node_id}
+controller.quorum.bootstrap.servers=127.0.0.1:{node.controller_port}
 controller.listener.names=CONTROLLER
-{listeners}log.dirs={p.kafka_dir / "data"}
-# A single node: internal topics cannot be replicated more than once.
-offsets.topic.replication.factor=1
+{listeners}log.dirs={node.data}
+offsets.topic.replication.factor={replicas}
 offsets.topic.num.partitions=5
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_isr}
 transaction.state.log.num.partitions=5
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor={replicas}
+share.coordinator.state.topic.min.isr={min_isr}
+default.replication.factor={replicas}
+min.insync.replicas={min_isr}
 num.partitions=3
 auto.create.topics.enable=true
 group.initial.rebalance.delay.ms=0
@@ -247,7 +368,26 @@ log.retention.bytes=-1
 """
 
 
-def guarded_listeners(port: int, controller: int, operator_password: str) -> str:
+def open_listeners(node: KafkaNode) -> str:
+    """PLAINTEXT for clients and between brokers; the controller's own listener."""
+    controller = node.controller_port
+    if node.roles == "controller":
+        return f"""\
+listeners=CONTROLLER://127.0.0.1:{controller}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT
+"""
+    listeners = f"PLAINTEXT://127.0.0.1:{node.port}"
+    if node.is_controller:
+        listeners += f",CONTROLLER://127.0.0.1:{controller}"
+    return f"""\
+listeners={listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:{node.port}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+"""
+
+
+def guarded_listeners(node: KafkaNode, operator_password: str) -> str:
     """One SASL listener for everyone, ACLs enforced; no door without a password.
 
     Services sign in with SCRAM-SHA-512 (users kept in the cluster's metadata,
@@ -255,29 +395,43 @@ def guarded_listeners(port: int, controller: int, operator_password: str) -> str
     broker's own config, on the bus and on the controller listener, so the
     broker can start, and talk to its controller, before any SCRAM user
     exists: no `--add-scram` at format time, and a plain stack's storage can
-    be guarded later without a reset.
+    be guarded later without a reset. On a cluster the brokers replicate
+    between them on the same BUS listener, as the operator (a super user):
+    every node's config holds the operator's PLAIN login, as a server to check
+    it and as a client to use it.
     """
     plain = (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         f'username="{OPERATOR}" password="{operator_password}" '
         f'user_{OPERATOR}="{operator_password}";'
     )
-    return f"""\
-listeners=BUS://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}
-advertised.listeners=BUS://127.0.0.1:{port}
-listener.security.protocol.map=BUS:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
-inter.broker.listener.name=BUS
-sasl.mechanism.inter.broker.protocol=PLAIN
+    controller = node.controller_port
+    common = f"""\
 sasl.mechanism.controller.protocol=PLAIN
-listener.name.bus.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
-listener.name.bus.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.bus.plain.sasl.jaas.config={plain}
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config={plain}
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:{OPERATOR}
 allow.everyone.if.no.acl.found=false
-"""  # noqa: E501
+"""
+    if node.roles == "controller":
+        return f"""\
+listeners=CONTROLLER://127.0.0.1:{controller}
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT
+{common}"""
+    listeners = f"BUS://127.0.0.1:{node.port}"
+    if node.is_controller:
+        listeners += f",CONTROLLER://127.0.0.1:{controller}"
+    return f"""\
+listeners={listeners}
+advertised.listeners=BUS://127.0.0.1:{node.port}
+listener.security.protocol.map=BUS:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+inter.broker.listener.name=BUS
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.bus.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.bus.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.bus.plain.sasl.jaas.config={plain}
+{common}"""  # noqa: E501
 
 
 # --- the guarded bus's users -------------------------------------------------
@@ -392,48 +546,190 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def _check_broker_count(p: Paths) -> None:
+    stored = p.brokers_stored
+    if p.brokers_requested not in (None, 1, 3):
+        raise SystemExit(f"{BROKERS_ENV}/--brokers: 1 or 3, not {p.brokers_requested}")
+    if stored is not None and p.brokers_requested is not None and stored != p.brokers_requested:
+        raise SystemExit(
+            f"the Kafka in {p.kafka_dir} has {stored} broker(s), not {p.brokers_requested}: "
+            "`stack.py reset` first (it deletes the local data)"
+        )
+
+
+def node_running(node: KafkaNode) -> bool:
+    return bool(pid_alive(node.pid_file)) and port_open(node.serves_port)
+
+
 def kafka_up(p: Paths) -> None:
-    pid_file = p.kafka_dir / "kafka.pid"
-    if pid_alive(pid_file) and port_open(p.kafka_port):
-        guarded = "BUS://" in (p.kafka_dir / "server.properties").read_text()
+    """Every node of this stack's Kafka running (those that already run are left alone)."""
+    _check_broker_count(p)
+    nodes = p.kafka_nodes
+    brokers = p.broker_nodes
+    if all(node_running(n) for n in nodes):
+        guarded = "BUS://" in brokers[0].config.read_text()
         if p.auth and not guarded:
             raise SystemExit(
                 f"Kafka on {p.bootstrap} runs without auth: `stack.py down kafka`, then `up --auth`"
             )
         say(f"Kafka already running on {p.bootstrap}" + (" (guarded)" if guarded else ""))
         return
-    if port_open(p.kafka_port):
-        raise SystemExit(
-            f"port {p.kafka_port} is taken by another process; set SHOPTRAIL_KAFKA_PORT"
-        )
+    for node in nodes:
+        if not pid_alive(node.pid_file) and port_open(node.serves_port):
+            raise SystemExit(
+                f"port {node.serves_port} ({node.name}) is taken by another process; "
+                "set SHOPTRAIL_KAFKA_PORT"
+            )
     fetch_kafka_jars(p)
     p.kafka_dir.mkdir(parents=True, exist_ok=True)
     p.logs.mkdir(parents=True, exist_ok=True)
-    config = p.kafka_dir / "server.properties"
     operator_password = bus_credentials(p, [])[OPERATOR] if p.auth else None
-    _write_private(config, kafka_properties(p, operator_password))
     (p.kafka_dir / "log4j2.properties").write_text(LOG4J2)
+    java = node_java(p)
+    cluster_id = _cluster_id(nodes)
+    formatting = []
+    for node in nodes:
+        node.folder.mkdir(parents=True, exist_ok=True)
+        _write_private(node.config, kafka_properties(p, node, operator_password))
+        if not (node.data / "meta.properties").exists():
+            say(f"formatting KRaft storage ({node.name})")
+            # The controller (or the single node) starts a quorum of one; brokers join it.
+            standalone = ["--standalone"] if node.is_controller else []
+            command = [*java, "kafka.tools.StorageTool", "format", *standalone,
+                       "-t", cluster_id, "-c", str(node.config)]  # fmt: skip
+            formatting.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+    for formatter in formatting:  # side by side: each is a JVM's start-up
+        if formatter.wait() != 0:
+            raise subprocess.CalledProcessError(formatter.returncode, formatter.args)
+    p.brokers_file.write_text(f"{p.brokers}\n")
+    # Controllers first: a broker waits for its controller before it serves.
+    started = [
+        _start_node(p, node, java)
+        for node in sorted(nodes, key=lambda n: not n.is_controller)
+        if not node_running(node)
+    ]
+    for node, offset in started:
+        wait_started(node, offset)
+    if p.auth:
+        apply_bus_access(p, java)
+
+
+def node_java(p: Paths) -> list[str]:
+    """`java` for a node: a cluster's four JVMs compile with C1 only, so a broker that
+    comes back (start-broker) serves in about half the time on a busy two-core machine;
+    the single node, which the benchmarks measure, keeps the full JIT."""
     java = java_command(p)
-    if not (p.kafka_dir / "data" / "meta.properties").exists():
-        cluster_id = new_cluster_id()
-        say("formatting KRaft storage")
-        subprocess.run(
-            [*java, "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", cluster_id, "-c", str(config)],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-    log = p.logs / "kafka.log"
-    say(f"starting Kafka {p.kafka_version} on {p.bootstrap} (log: {log})")
-    with log.open("ab") as out:
+    if p.brokers > 1:
+        java.insert(1, "-XX:TieredStopAtLevel=1")
+    return java
+
+
+def _cluster_id(nodes: list[KafkaNode]) -> str:
+    """The id the nodes formatted so far share; a new one for a new cluster."""
+    for node in nodes:
+        meta = node.data / "meta.properties"
+        if meta.exists():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+    return new_cluster_id()
+
+
+def _start_node(p: Paths, node: KafkaNode, java: list[str]) -> tuple[KafkaNode, int]:
+    """Start one node's JVM; returns it and where its log stood (to find its "started")."""
+    offset = node.log.stat().st_size if node.log.exists() else 0
+    where = (
+        f"127.0.0.1:{node.port}" if node.port else f"controller 127.0.0.1:{node.controller_port}"
+    )
+    say(f"starting Kafka {p.kafka_version} {node.name} on {where} (log: {node.log})")
+    if node.roles == "controller":  # metadata only: a small heap is plenty
+        java = [a.replace("-Xmx768m", "-Xmx256m") for a in java]
+    with node.log.open("ab") as out:
         proc = subprocess.Popen(
-            [*java, "kafka.Kafka", str(config)],
+            [*java, "kafka.Kafka", str(node.config)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-    pid_file.write_text(str(proc.pid))
-    wait_for_port(p.kafka_port, "Kafka", log)
-    if p.auth:
-        apply_bus_access(p, java)
+    node.pid_file.write_text(str(proc.pid))
+    return node, offset
+
+
+STARTED = "Kafka Server started"
+"""A node's log line once it serves: a broker says it once the controller has unfenced it."""
+
+
+def wait_started(node: KafkaNode, offset: int, timeout: float = 120.0) -> None:
+    """Until `node` logged that it started (after `offset`) and its port answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pid_alive(node.pid_file) is None:
+            break
+        with node.log.open("rb") as log:
+            log.seek(offset)
+            if STARTED.encode() in log.read() and port_open(node.serves_port):
+                return
+        time.sleep(0.3)
+    tail = node.log.read_text(errors="replace")[-3000:] if node.log.exists() else "(no log)"
+    raise SystemExit(f"Kafka {node.name} did not start within {timeout:.0f}s. Log tail:\n{tail}")
+
+
+def _still_there(node: KafkaNode) -> bool:
+    """The node's process has not exited (reaped here if it was this process's child)."""
+    pid = pid_alive(node.pid_file)
+    if pid is None:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
+
+
+def broker_node(p: Paths, number: int) -> KafkaNode:
+    for node in p.broker_nodes:
+        if node.node_id == number:
+            return node
+    raise SystemExit(f"no broker {number}: this Kafka has brokers 1..{p.brokers}")
+
+
+def broker_stop(p: Paths, number: int, *, kill: bool = False) -> None:
+    """Stop one broker (SIGTERM: a controlled shutdown; `kill`: SIGKILL, as a crash)."""
+    node = broker_node(p, number)
+    _stop_nodes([node], signal.SIGKILL if kill else signal.SIGTERM)
+
+
+def broker_start(p: Paths, number: int) -> None:
+    """Start one broker of a running cluster again, as it was configured."""
+    node = broker_node(p, number)
+    if node_running(node):
+        say(f"{node.name} already running")
+        return
+    if not node.config.exists():
+        raise SystemExit(f"{node.name} was never started: `stack.py up` first")
+    started = _start_node(p, node, node_java(p))
+    wait_started(*started)
+
+
+def _stop_nodes(nodes: list[KafkaNode], how: signal.Signals = signal.SIGTERM) -> None:
+    """Signal every running node at once, wait for all (SIGKILL after 30 s)."""
+    pids = {node: pid for node in nodes if (pid := pid_alive(node.pid_file)) is not None}
+    for node in nodes:
+        if node not in pids:
+            say(f"{node.name} not running")
+    for pid in pids.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, how)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_still_there(n) for n in pids):
+        time.sleep(0.3)
+    for node, pid in pids.items():
+        if _still_there(node):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and _still_there(node):
+                time.sleep(0.1)
+        node.pid_file.unlink(missing_ok=True)
+        say(f"{node.name} {'killed' if how == signal.SIGKILL else 'stopped'}")
 
 
 # --- PostgreSQL ------------------------------------------------------------
@@ -532,19 +828,13 @@ def postgres_down(p: Paths) -> None:
 
 
 def kafka_down(p: Paths) -> None:
-    pid_file = p.kafka_dir / "kafka.pid"
-    pid = pid_alive(pid_file)
-    if pid is None:
+    """Stop every node: the brokers first (a controlled shutdown needs the controller)."""
+    nodes = p.kafka_nodes
+    if not any(pid_alive(n.pid_file) for n in nodes):
         say("Kafka not running")
         return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and pid_alive(pid_file):
-        time.sleep(0.3)
-    if pid_alive(pid_file):
-        os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
-    say("Kafka stopped")
+    _stop_nodes([n for n in nodes if n.port is not None])
+    _stop_nodes([n for n in nodes if n.port is None])
 
 
 # --- commands --------------------------------------------------------------
@@ -571,13 +861,31 @@ def connection_info(p: Paths) -> dict[str, str]:
 
 
 def status(p: Paths) -> dict[str, object]:
+    nodes = p.kafka_nodes
+    kafka: dict[str, object] = {
+        "running": all(node_running(n) for n in nodes),
+        "bootstrap": p.bootstrap,
+        "auth": "scram" if p.auth else "none",
+        "brokers": p.brokers,
+    }
+    if len(nodes) == 1:
+        kafka["log"] = str(nodes[0].log)
+    else:
+        kafka["nodes"] = [
+            {
+                "name": n.name,
+                "node_id": n.node_id,
+                "roles": n.roles,
+                "port": n.port,
+                "controller_port": n.controller_port,
+                "running": node_running(n),
+                "log": str(n.log),
+                "data": str(n.data),
+            }
+            for n in nodes
+        ]
     return {
-        "kafka": {
-            "running": bool(pid_alive(p.kafka_dir / "kafka.pid")) and port_open(p.kafka_port),
-            "bootstrap": p.bootstrap,
-            "auth": "scram" if p.auth else "none",
-            "log": str(p.logs / "kafka.log"),
-        },
+        "kafka": kafka,
         "postgres": {
             "running": port_open(p.pg_port),
             "url": p.database_url,
@@ -592,12 +900,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "env", "reset"],
+        choices=["up", "down", "status", "env", "reset", "stop-broker", "start-broker"],
         help="up: start (and print the settings); down: stop; status: report as JSON; "
-        "env: print `export` lines; reset: stop and delete the local data",
+        "env: print `export` lines; reset: stop and delete the local data; "
+        "stop-broker N / start-broker N: one broker of a cluster",
     )
     parser.add_argument(
-        "component", nargs="?", choices=["kafka", "postgres"], help="only this one (default: both)"
+        "component",
+        nargs="?",
+        help="kafka or postgres: only this one (default: both); for stop-broker and "
+        "start-broker the broker's number (1, 2, 3)",
     )
     parser.add_argument("--json", action="store_true", help="print connection info as JSON")
     parser.add_argument(
@@ -605,10 +917,32 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"up: a guarded bus (SASL/SCRAM users and ACLs; same as {AUTH_ENV}=scram)",
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        choices=[1, 3],
+        help=f"up: Kafka brokers (same as {BROKERS_ENV}; kept with the state until reset)",
+    )
+    parser.add_argument(
+        "--kill", action="store_true", help="stop-broker: SIGKILL (a crash), not a clean stop"
+    )
     args = parser.parse_args(argv)
     p = paths_from_env()
     if args.auth:
         p = dataclasses.replace(p, auth_requested=True)
+    if args.brokers:
+        p = dataclasses.replace(p, brokers_requested=args.brokers)
+
+    if args.command in ("stop-broker", "start-broker"):
+        if not (args.component or "").isdigit():
+            parser.error(f"{args.command} needs the broker's number (1..{p.brokers})")
+        if args.command == "stop-broker":
+            broker_stop(p, int(args.component), kill=args.kill)
+        else:
+            broker_start(p, int(args.component))
+        return 0
+    if args.component not in (None, "kafka", "postgres"):
+        parser.error(f"component: kafka or postgres, not {args.component!r}")
     wants = {args.component} if args.component else {"kafka", "postgres"}
 
     if args.command == "up":

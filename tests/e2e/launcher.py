@@ -103,8 +103,8 @@ class LaunchedShop:
 
     @property
     def bootstrap(self) -> str:
-        """The shop's own Kafka."""
-        return f"127.0.0.1:{self.env['SHOPTRAIL_KAFKA_PORT']}"
+        """The shop's own Kafka (every broker, comma-separated, on a cluster)."""
+        return self.paths.bootstrap
 
     @property
     def kafka(self) -> KafkaAccess:
@@ -246,6 +246,7 @@ async def launch(
     everywhere: dict[str, str] | None = None,
     guarded: bool = True,
     activity_replicas: int = 1,
+    brokers: int = 1,
 ) -> AsyncIterator[LaunchedShop]:
     """`make dev --no-demo` on private ports, Kafka, PostgreSQL and `state`; all stopped
     (and the private Kafka and PostgreSQL data deleted) on the way out.
@@ -255,22 +256,31 @@ async def launch(
     `everywhere` adds them to every process (`OTEL_EXPORTER_OTLP_ENDPOINT`);
     `guarded` starts Kafka with SASL users and ACLs (`stack.py up --auth`);
     `activity_replicas` runs that many activity `serve`s behind the proxy (`activity`,
-    `activity-2`, …), as `dev.py --activity-replicas` does."""
+    `activity-2`, …), as `dev.py --activity-replicas` does;
+    `brokers=3` a three-broker cluster (`stack.py up --brokers 3`), on which
+    dev.py's topics get three replicas and `min.insync.replicas=2`.
+
+    Ports, in free_port_block's hundred: the services' from base (dev.Ports, up
+    to base+91), PostgreSQL base+99; Kafka base+97 (+98 its controller) for one
+    broker, and for three the brokers on base+92, +94, +96, their controller +93."""
     base = free_port_block()
+    kafka_port = base + 97 if brokers == 1 else base + 92
     env = {
         **os.environ,
         "SHOPTRAIL_LOCAL_DIR": str(state),
         "SHOPTRAIL_PORT_BASE": str(base),
-        "SHOPTRAIL_KAFKA_PORT": str(base + 97),  # and +98 for its controller
+        "SHOPTRAIL_KAFKA_PORT": str(kafka_port),
         "SHOPTRAIL_PG_PORT": str(base + 99),
         stack.AUTH_ENV: "scram" if guarded else "none",
+        stack.BROKERS_ENV: str(brokers),
     }
     paths = dataclasses.replace(
         stack.paths_from_env(),
         state=state,
-        kafka_port=base + 97,
+        kafka_port=kafka_port,
         pg_port=base + 99,
         auth_requested=guarded,
+        brokers_requested=brokers,
     )
     plan = await asyncio.to_thread(_plan, env, activity_replicas)
     shop = LaunchedShop(

@@ -117,6 +117,21 @@ def order_ids_on(partition: int, count: int, tag: str) -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One webhook sent once by `Sender`: when it went and came back (monotonic s), and the
+    answer (0: none)."""
+
+    sent: float
+    answered: float
+    status: int
+    retry_after: str | None = None
+
+    @property
+    def taken(self) -> bool:
+        return 200 <= self.status < 300
+
+
 class Sender:
     """Sends signed webhooks as their senders do: again after any non-2xx, until taken."""
 
@@ -128,6 +143,8 @@ class Sender:
         """Order id → when ingest answered 2xx."""
         self.refused = Counter[int]()
         """Non-2xx answers by status (0: no answer at all)."""
+        self.attempts: list[Attempt] = []
+        """Every webhook sent, in the order the answers came."""
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -153,11 +170,21 @@ class Sender:
         pause = 1.0
         while True:
             hinted = 0.0
+            sent = time.monotonic()
             try:
                 response = await send()
             except httpx.HTTPError:
                 self.refused[0] += 1
+                self.attempts.append(Attempt(sent, time.monotonic(), 0))
             else:
+                self.attempts.append(
+                    Attempt(
+                        sent,
+                        time.monotonic(),
+                        response.status_code,
+                        response.headers.get("retry-after"),
+                    )
+                )
                 if response.is_success:
                     return response
                 assert response.status_code >= 500, f"refused for good: {response.text[:300]}"
@@ -475,11 +502,12 @@ async def eventually(
 # --- the infrastructure, stopped and started as an operator would ------------
 
 
-async def stack(shop: LaunchedShop, command: str, component: str) -> None:
-    """`stack.py <command> <component>` for the shop's own Kafka or PostgreSQL."""
+async def stack(shop: LaunchedShop, command: str, component: str, *options: str) -> None:
+    """`stack.py <command> <component>` for the shop's own Kafka or PostgreSQL
+    (`stack(shop, "stop-broker", "2", "--kill")`: one broker of a cluster)."""
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, str(STACK), command, component],
+        [sys.executable, str(STACK), command, component, *options],
         env=shop.env,
         capture_output=True,
         text=True,

@@ -39,6 +39,7 @@ class KafkaAccess:
     """Where Kafka is and who we are to it (no username: an unauthenticated PLAINTEXT bus)."""
 
     bootstrap: str
+    """`host:port`, or a cluster's brokers comma-separated (`a:9092,b:9092`)."""
     username: str | None = None
     password: SecretStr | None = field(default=None, repr=False)
     mechanism: SaslMechanism = DEFAULT_MECHANISM
@@ -57,6 +58,12 @@ class KafkaAccess:
         if self.security_protocol is not None:
             return self.security_protocol
         return "SASL_PLAINTEXT" if self.username else "PLAINTEXT"
+
+    @property
+    def servers(self) -> list[str]:
+        """`bootstrap` as a list, as every client takes it (FastStream would take a
+        comma-separated string for one host)."""
+        return [server.strip() for server in self.bootstrap.split(",") if server.strip()]
 
     @property
     def authenticated(self) -> bool:
@@ -87,7 +94,7 @@ def kafka_client_options(kafka: KafkaAccess | str) -> dict[str, Any]:
     """Keyword arguments for any aiokafka client (producer, consumer, admin) to reach `kafka`."""
     access = as_access(kafka)
     options: dict[str, Any] = {
-        "bootstrap_servers": access.bootstrap,
+        "bootstrap_servers": access.servers,
         "security_protocol": access.protocol,
     }
     if access.authenticated:

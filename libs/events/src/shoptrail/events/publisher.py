@@ -34,7 +34,7 @@ def create_broker(kafka: KafkaAccess | str, *, client_id: str, **options: Any) -
     middlewares = (*options.pop("middlewares", ()), KafkaTelemetryMiddleware())
     access = as_access(kafka)
     return KafkaBroker(
-        access.bootstrap,
+        access.servers,
         security=faststream_security(access),
         client_id=client_id,
         acks="all",
