@@ -29,10 +29,10 @@ def month_start(month: datetime, add: int = 0) -> datetime:
 
 async def is_partitioned(conn: AsyncConnection, log: str) -> bool:
     """True once migration 0012's swap has made `log` a partitioned table."""
-    kind = await conn.scalar(
-        text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": log}
+    partitioned = await conn.scalar(
+        text("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(:t)"), {"t": log}
     )
-    return bool(kind == "p")
+    return bool(partitioned)
 
 
 async def ensure_partitions(
