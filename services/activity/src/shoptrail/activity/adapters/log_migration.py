@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 INLINE_COPY_LIMIT = 50_000
@@ -142,10 +143,18 @@ async def copy_log(
         await conn.commit()
         progress(state)
         while True:
-            row = (
-                await conn.execute(text(COPY_BATCH), {"after": state.last_id, "n": batch_size})
-            ).one()
-            await conn.commit()
+            try:
+                row = (
+                    await conn.execute(text(COPY_BATCH), {"after": state.last_id, "n": batch_size})
+                ).one()
+                await conn.commit()
+            except DBAPIError as exc:
+                # Rows are locked in id order here, in any order by a writer (a bulk
+                # resolve): PostgreSQL breaks the rare deadlock; the batch goes again.
+                await conn.rollback()
+                if "deadlock detected" not in str(exc):
+                    raise
+                continue
             if row.last is None:
                 return state
             state.last_id = row.last

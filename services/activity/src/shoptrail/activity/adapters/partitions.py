@@ -46,6 +46,15 @@ async def ensure_partitions(
     return int(made or 0)
 
 
+async def add_month(conn: AsyncConnection, log: str, month: datetime) -> str | None:
+    """Make `log`'s partition for `month`'s month (moving its rows out of DEFAULT)."""
+    made = await conn.scalar(
+        text("SELECT activity_log_add_month(CAST(:log AS regclass), :month)"),
+        {"log": log, "month": month},
+    )
+    return None if made is None else str(made)
+
+
 async def month_partitions(
     conn: AsyncConnection, log: str, *, attached: bool = True
 ) -> list[tuple[str, datetime]]:

@@ -126,6 +126,7 @@ async def retire_month(conn: AsyncConnection, month: str) -> int:
     category, level and state, then one DELETE from it), so however the counts
     are kept, they stay exact; groups count open entries only, which all stay.
     """
+    await conn.commit()  # whatever was read before is not part of this transaction
     for attempt in range(ATTEMPTS):
         try:
             async with conn.begin():
