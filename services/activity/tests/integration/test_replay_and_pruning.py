@@ -31,7 +31,7 @@ FROM activity_log ORDER BY event_id
 ORDERS = "SELECT * FROM orders ORDER BY order_id"
 INDEXES = """
 SELECT tablename, indexname, indexdef FROM pg_indexes
-WHERE tablename IN ('activity_log', 'orders') ORDER BY 1, 2
+WHERE tablename IN ('activity_log', 'activity_log_event_ids', 'orders') ORDER BY 1, 2
 """
 
 
