@@ -81,7 +81,9 @@ END
 $$;
 
 -- The partition of `log_table` for the UTC month holding `month`: made if missing.
--- Rows the DEFAULT partition holds for that month move into it first.
+-- Made apart and attached (SHARE UPDATE EXCLUSIVE on the log: readers and writers go
+-- on; CREATE TABLE … PARTITION OF would take ACCESS EXCLUSIVE). Rows the DEFAULT
+-- partition holds for that month move into it first.
 CREATE FUNCTION activity_log_add_month(log_table regclass, month timestamptz)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -91,29 +93,25 @@ DECLARE
     base text := (SELECT relname FROM pg_class WHERE oid = log_table);
     part text := format('%s_p%s', base, to_char(first, 'YYYYMM'));
     fallback regclass := to_regclass(quote_ident(base || '_default'));
-    waiting boolean := false;
 BEGIN
     IF to_regclass(quote_ident(part)) IS NOT NULL THEN
         RETURN NULL;
     END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                   part, log_table);
     IF fallback IS NOT NULL THEN
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE inserted_at >= $1
-                        AND inserted_at < $2)', fallback) INTO waiting USING lo, hi;
-    END IF;
-    IF waiting THEN
-        -- Straight from partition to partition: the log's triggers do not fire (the rows
+        -- Straight from partition to table: the log's triggers do not fire (the rows
         -- stay in the log, so counts, groups and claimed ids are unchanged).
-        EXECUTE format('CREATE TABLE %I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
-                       part, log_table);
         EXECUTE format('WITH moved AS (DELETE FROM %s WHERE inserted_at >= $1
                         AND inserted_at < $2 RETURNING *) INSERT INTO %I SELECT * FROM moved',
                        fallback, part) USING lo, hi;
-        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                       log_table, part, lo, hi);
-    ELSE
-        EXECUTE format('CREATE TABLE %I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
-                       part, log_table, lo, hi);
     END IF;
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I
+                    CHECK (inserted_at >= %L AND inserted_at < %L)',
+                   part, part || '_bounds', lo, hi);
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                   log_table, part, lo, hi);
+    EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', part, part || '_bounds');
     RETURN part;
 END
 $$;
