@@ -31,7 +31,7 @@ FROM activity_log ORDER BY event_id
 ORDERS = "SELECT * FROM orders ORDER BY order_id"
 INDEXES = """
 SELECT tablename, indexname, indexdef FROM pg_indexes
-WHERE tablename IN ('activity_log', 'orders') ORDER BY 1, 2
+WHERE tablename IN ('activity_log', 'activity_log_event_ids', 'orders') ORDER BY 1, 2
 """
 
 
@@ -152,7 +152,7 @@ async def test_rebuild_tables_load_with_the_indexes_writes_read_and_get_the_rest
         after_load = await matched()
 
     assert during_load == {
-        "activity_log_pkey", "activity_log_event_id_key", "orders_pkey",  # unique: dedup
+        "activity_log_pkey", "activity_log_event_ids_pkey", "orders_pkey",  # unique: dedup
         "activity_log_timeline", "activity_log_category",  # auto-resolve's look-ups
     }  # fmt: skip
     assert "activity_log_search" in every - during_load

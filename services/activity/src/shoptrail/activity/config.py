@@ -92,7 +92,9 @@ class Settings(ServiceSettings):
     )
 
     retention_days: int = Field(
-        default=90, ge=1, description="Entries older than this are pruned (open problems stay)."
+        default=90,
+        ge=1,
+        description="Entries older than this are pruned, by whole months (open problems stay).",
     )
     prune_hour_utc: int = Field(
         default=3, ge=0, le=23, description="Hour (UTC) of the nightly prune."

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shoptrail.activity.adapters.groups import rebuild_groups
+from shoptrail.activity.adapters.partitions import (
+    ensure_partitions,
+    is_partitioned,
+    rename_partitions,
+)
 from shoptrail.activity.adapters.store import LogTables, record_change
 
 LIVE = LogTables()
 REBUILD = LogTables(log="activity_log_rebuild", orders="orders_rebuild", live=False)
 PREVIOUS = LogTables(log="activity_log_previous", orders="orders_previous", live=False)
-PAIRS = ((LIVE.log, REBUILD.log, PREVIOUS.log), (LIVE.orders, REBUILD.orders, PREVIOUS.orders))
+PAIRS = (
+    (LIVE.log, REBUILD.log, PREVIOUS.log),
+    (LIVE.event_ids, REBUILD.event_ids, PREVIOUS.event_ids),
+    (LIVE.orders, REBUILD.orders, PREVIOUS.orders),
+)
 COUNT_TRIGGERS = ("activity_counts_ins", "activity_counts_upd", "activity_counts_del")
 GROUP_TRIGGERS = ("activity_groups_upd", "activity_groups_del")
 WRITE_PATH_INDEXES = frozenset({"activity_log_timeline", "activity_log_category"})
@@ -31,10 +41,18 @@ async def prepare(conn: AsyncConnection) -> list[str]:
     Building an index over the loaded rows is several times cheaper than keeping it
     up to date row by row (a trigram index above all); bench/bench_replay.py measures it.
     """
+    if not await is_partitioned(conn, LIVE.log):
+        raise RuntimeError(
+            "activity_log is not partitioned yet: run `shoptrail-activity migrate-log` first"
+        )
     deferred = []
     for live, rebuild, _ in PAIRS:
         await conn.execute(text(f"DROP TABLE IF EXISTS {rebuild}"))
-        await conn.execute(text(f"CREATE TABLE {rebuild} (LIKE {live} INCLUDING ALL)"))
+        # The log's copy is partitioned like the live log (months made below).
+        partitioning = " PARTITION BY RANGE (inserted_at)" if live == LIVE.log else ""
+        await conn.execute(
+            text(f"CREATE TABLE {rebuild} (LIKE {live} INCLUDING ALL){partitioning}")
+        )
         unique = await _unique_indexes(conn, rebuild)
         for live_index, rebuild_index in await matching_indexes(conn, live, rebuild):
             if live_index in WRITE_PATH_INDEXES or rebuild_index in unique:
@@ -43,7 +61,14 @@ async def prepare(conn: AsyncConnection) -> list[str]:
                 text("SELECT pg_get_indexdef(to_regclass(:i))"), {"i": rebuild_index}
             )
             await conn.execute(text(f"DROP INDEX {rebuild_index}"))
-            deferred.append(str(definition))
+            # A partitioned index's definition says ON ONLY (the parent alone): built
+            # again, it is built on every partition.
+            deferred.append(str(definition).replace(" ON ONLY ", " ON ", 1))
+    await conn.execute(
+        text("SELECT activity_event_ids_attach(CAST(:log AS regclass), CAST(:ids AS regclass))"),
+        {"log": REBUILD.log, "ids": REBUILD.event_ids},
+    )
+    await ensure_partitions(conn, REBUILD.log, since=datetime.now(UTC))
     return deferred
 
 
@@ -77,7 +102,9 @@ async def carry_over_resolutions(conn: AsyncConnection) -> int:
 
 async def swap(conn: AsyncConnection) -> None:
     """Rebuild tables become live (indexes renamed to the migration's names); live → previous."""
-    await conn.execute(text(f"DROP TABLE IF EXISTS {PREVIOUS.log}, {PREVIOUS.orders}"))
+    await conn.execute(
+        text(f"DROP TABLE IF EXISTS {PREVIOUS.log}, {PREVIOUS.event_ids}, {PREVIOUS.orders}")
+    )
     for trigger in (*COUNT_TRIGGERS, *GROUP_TRIGGERS):
         await conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {LIVE.log}"))
     for live, rebuild, previous in PAIRS:
@@ -90,6 +117,9 @@ async def swap(conn: AsyncConnection) -> None:
         await conn.execute(text(f"ALTER TABLE {rebuild} RENAME TO {live}"))
         for live_index, rebuild_index in names:
             await conn.execute(text(f"ALTER INDEX {rebuild_index} RENAME TO {live_index}"))
+    # The months keep their names with their tables: activity_log_p202601 is live's.
+    await rename_partitions(conn, PREVIOUS.log, LIVE.log, PREVIOUS.log)
+    await rename_partitions(conn, LIVE.log, REBUILD.log, LIVE.log)
     # Counted again from the new log: totals and deltas (migration 0011) both replaced.
     await conn.execute(text(f"SELECT activity_counts_reset('{LIVE.log}')"))
     await conn.execute(text(f"SELECT activity_counts_attach('{LIVE.log}')"))

@@ -23,8 +23,8 @@ LOG_TABLE = "activity_log"
 activity_log = Table(
     LOG_TABLE,
     metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("id", BigInteger, Identity(always=True), primary_key=True),  # (id, inserted_at)
+    Column("event_id", Uuid, nullable=False),  # one row per event: activity_event_ids
     Column("event_type", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("category", Text, nullable=False),
@@ -44,6 +44,14 @@ activity_log = Table(
     Column("kafka_partition", Integer),
     Column("kafka_offset", BigInteger),
 )
+
+activity_event_ids = Table(
+    "activity_log_event_ids",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("log_id", BigInteger, nullable=False),
+)
+"""Which row holds each event: a unique event id across every month (migration 0012)."""
 
 activity_counts = Table(
     "activity_counts",

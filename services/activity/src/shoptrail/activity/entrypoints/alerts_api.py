@@ -15,10 +15,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shoptrail.activity.adapters.tables import activity_log
+from shoptrail.activity.adapters.tables import activity_event_ids, activity_log
 from shoptrail.events import Level
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -54,11 +54,19 @@ class OpenEntriesOut(BaseModel):
 
 async def open_entries(engine: AsyncEngine, event_ids: list[uuid.UUID]) -> OpenEntriesOut:
     """Split `event_ids` into open entries, closed ones and the ones not logged yet."""
-    t = activity_log
+    t, ids = activity_log, activity_event_ids
     stmt = select(
         t.c.event_id, t.c.id, t.c.message, t.c.level, t.c.order_id, t.c.resolved_at, t.c.fingerprint
-    ).where(t.c.event_id.in_(event_ids))
+    )
     async with engine.connect() as conn:
+        # The partitioned log finds events by its side table's key (migration 0012); a
+        # one-table log (before 0012's swap) by its own unique index.
+        if await conn.scalar(text(f"SELECT to_regclass('{ids.name}') IS NOT NULL")):
+            stmt = stmt.join_from(ids, t, t.c.id == ids.c.log_id).where(
+                ids.c.event_id.in_(event_ids)
+            )
+        else:
+            stmt = stmt.where(t.c.event_id.in_(event_ids))
         rows = (await conn.execute(stmt)).all()
     found: dict[uuid.UUID, OpenEntryOut | None] = {}
     for event_id, entry_id, message, level, order_id, resolved_at, key in rows:

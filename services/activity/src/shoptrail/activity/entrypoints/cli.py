@@ -11,6 +11,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import shoptrail.activity
+from shoptrail.activity.adapters.log_migration import (
+    CopyProgress,
+    NotReadyError,
+    copy_log,
+    swap_log,
+)
 from shoptrail.activity.adapters.migrate import migrate
 from shoptrail.activity.adapters.pruning import prune
 from shoptrail.activity.adapters.topic_reader import TopicReader
@@ -31,6 +37,17 @@ kept as activity_log_previous / orders_previous until the next replay.
 Manual resolutions are carried over from the live log; automatic ones are
 recomputed. Replay relies on the topics keeping every event: see
 deploy/README.md (retention.ms=-1 on every shoptrail.* topic).
+"""
+
+MIGRATE_LOG_HELP = """\
+Move a big activity log into the partitioned table migration 0012 built beside it
+(activity_log_next, which has received every write since the migration). Rows
+are copied in batches of short transactions while the service keeps serving
+and writing; then, with writers held for a moment (readers carry on), both
+tables are checked to hold the same number of rows and the partitioned one is
+renamed into place. The old table is kept as activity_log_unpartitioned
+(unless --drop-old); drop it once satisfied. Safe to stop and run again: rows
+already copied are skipped. See deploy/README.md.
 """
 
 
@@ -105,6 +122,36 @@ async def _prune(settings: Settings, retention_days: int) -> int:
     return 0
 
 
+async def _migrate_log(settings: Settings, batch_size: int, drop_old: bool) -> int:
+    engine = create_async_engine(settings.database_url)
+    started = time.monotonic()
+
+    def report(p: CopyProgress) -> None:
+        rate = p.copied / max(time.monotonic() - started, 1e-9)
+        done = min(p.read, p.total) / p.total if p.total else 1.0
+        print(
+            f"migrate-log {done:6.1%} · read up to id {p.last_id:,} · copied {p.copied:,} "
+            f"of {p.total:,} · {rate:,.0f} rows/s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        await migrate(settings.database_url)
+        progress = await copy_log(engine, batch_size=batch_size, progress=report)
+        rows = await swap_log(engine, drop_old=drop_old)
+    except NotReadyError as exc:
+        print(f"migrate-log: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(
+        f"copied {progress.copied:,} rows; activity_log is partitioned by month ({rows:,} rows)"
+        + ("" if drop_old else "; the old table is activity_log_unpartitioned")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `shoptrail-activity` command line."""
     parser = argparse.ArgumentParser(
@@ -125,7 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--dry-run", action="store_true", help="read and count, write nothing")
     rp.add_argument("--batch-size", type=int, default=2000, help="messages per write (2000)")
-    pr = sub.add_parser("prune", help="delete old entries now (unresolved problems stay)")
+    ml = sub.add_parser(
+        "migrate-log",
+        help="copy a big log into the partitioned table while serving, then swap",
+        description=MIGRATE_LOG_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ml.add_argument("--batch-size", type=int, default=10_000, help="rows per transaction (10000)")
+    ml.add_argument("--drop-old", action="store_true", help="drop the old table at the swap")
+    pr = sub.add_parser(
+        "prune", help="drop months older than the retention (unresolved problems stay)"
+    )
     pr.add_argument(
         "--retention-days",
         type=int,
@@ -167,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "replay":
         return asyncio.run(_replay(settings, args.dry_run, args.batch_size))
+    if args.command == "migrate-log":
+        return asyncio.run(_migrate_log(settings, args.batch_size, args.drop_old))
     return asyncio.run(_prune(settings, args.retention_days or settings.retention_days))
 
 
