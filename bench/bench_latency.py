@@ -40,6 +40,9 @@ from shoptrail.testing import free_port
 ROW_STEPS = [int(n) for n in os.environ.get("BENCH_ROWS", "100000,1000000").split(",")]
 """Sizes of the log measured, one after another (the chart draws latency against them)."""
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
+CLIENTS = int(os.environ.get("BENCH_FEED_CLIENTS", "8"))
+"""Owners paging at once for the throughput figure (each asks again as soon as answered)."""
+THROUGHPUT_SECONDS = float(os.environ.get("BENCH_FEED_SECONDS", "10"))
 REUSE = os.environ.get("BENCH_LATENCY_DB")
 TOKEN = "bench-token"  # noqa: S105 - a throwaway service token for a local process
 GOAL = 0.050
@@ -61,6 +64,23 @@ async def timed(
         samples.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
     return samples
+
+
+async def per_second(client: httpx.AsyncClient, path: str) -> float:
+    """Answers per second with CLIENTS closed-loop clients for THROUGHPUT_SECONDS."""
+    answered = 0
+    deadline = time.perf_counter() + THROUGHPUT_SECONDS
+
+    async def one_client() -> None:
+        nonlocal answered
+        while time.perf_counter() < deadline:
+            response = await client.get(path)
+            assert response.status_code == 200, response.text
+            answered += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
+    return answered / (time.perf_counter() - started)
 
 
 async def identifiers(conn: asyncpg.Connection) -> dict[str, list[str]]:
@@ -115,6 +135,8 @@ async def measure(db: str, size: int) -> list[Row]:
             category = await timed(client, "/api/feed", {"category": "emails"})
             for name, params in searches(ids):
                 found[name] = await timed(client, "/api/feed", params)
+            health_rate = await per_second(client, "/healthz")
+            feed_rate = await per_second(client, "/api/feed")
     rows = f"{size / 1e6:g}M rows"
     page1, health_p99 = p99(first), p99(health)
     out = [
@@ -132,7 +154,9 @@ async def measure(db: str, size: int) -> list[Row]:
         ),
         Row("latency", "needs-attention page p99 vs page 1", p99(attention), page1, "s/req"),
         Row("latency", "category page p99 vs page 1", p99(category), page1, "s/req"),
-    ]
+        Row("latency", f"feed page 1 answers/s, {CLIENTS} clients, vs /healthz", feed_rate,
+            health_rate, "req/s"),
+    ]  # fmt: skip
     for name, samples in found.items():
         value = p99(samples)
         out += [
