@@ -20,7 +20,7 @@ for folder in (REPO, REPO / "deploy" / "local"):
         sys.path.append(str(folder))
 
 from tests.e2e.launcher import LaunchedShop, launch  # noqa: E402
-from tests.faults.probes import POISON_ORDER, Figures  # noqa: E402
+from tests.faults.probes import POISON_ORDER, Figures, Looker, Sender  # noqa: E402
 
 FAULT_SETTINGS = {
     # The fulfilment consumer fails on purpose for this order's events (dev only).
@@ -35,6 +35,22 @@ async def shop(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launch
     """The whole shop on private ports, Kafka, PostgreSQL and state."""
     async with launch(tmp_path_factory.mktemp("fault-shop"), settings=FAULT_SETTINGS) as launched:
         yield launched
+
+
+@pytest.fixture
+async def sender(shop: LaunchedShop) -> AsyncIterator[Sender]:
+    """Sends the shop's webhooks as Stripe and the providers would (probes.Sender)."""
+    made = Sender(shop)
+    yield made
+    await made.aclose()
+
+
+@pytest.fixture
+async def looker(shop: LaunchedShop) -> AsyncIterator[Looker]:
+    """Reads what the shop stored and sent, to count missing and doubled (probes.Looker)."""
+    made = Looker(shop)
+    yield made
+    await made.aclose()
 
 
 _FIGURES: list[Figures] = []

@@ -61,20 +61,6 @@ async def shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield launched
 
 
-@pytest.fixture
-async def sender(shop: LaunchedShop) -> Any:
-    made = Sender(shop)
-    yield made
-    await made.aclose()
-
-
-@pytest.fixture
-async def looker(shop: LaunchedShop) -> Any:
-    made = Looker(shop)
-    yield made
-    await made.aclose()
-
-
 async def partitions(shop: LaunchedShop, topic: str) -> dict[int, tuple[int, list[int]]]:
     """Each partition's leader (-1: none) and in-sync replicas, as the cluster says now."""
     admin = AIOKafkaAdminClient(**kafka_client_options(shop.kafka))

@@ -71,20 +71,6 @@ def with_controls(value: Any) -> Any:
     return value
 
 
-@pytest.fixture
-async def sender(shop: LaunchedShop) -> Any:
-    made = Sender(shop)
-    yield made
-    await made.aclose()
-
-
-@pytest.fixture
-async def looker(shop: LaunchedShop) -> Any:
-    made = Looker(shop)
-    yield made
-    await made.aclose()
-
-
 async def no_lag(looker: Looker) -> None:
     lag = await eventually(
         lambda: _all_zero(looker), timeout=120, what="every consumer group caught up"

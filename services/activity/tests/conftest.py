@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shoptrail.activity.adapters.migrate import migrate
@@ -119,6 +120,15 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             headers={"Authorization": f"Bearer {TOKEN}"},
         ) as client:
             yield client
+
+
+async def logged(engine: AsyncEngine) -> tuple[int, int]:
+    """(rows, distinct event ids) in the log: equal when nothing is doubled."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM activity_log"))
+        ).one()
+    return int(row[0]), int(row[1])
 
 
 @pytest.fixture

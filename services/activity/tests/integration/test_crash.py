@@ -10,24 +10,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderSubmissionFailed
 from shoptrail.testing import free_port
 
+from ..conftest import logged
+
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
 Eventually = Callable[..., Awaitable[Any]]
-
-
-async def logged(engine: AsyncEngine) -> tuple[int, int]:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM activity_log"))
-        ).one()
-    return int(row[0]), int(row[1])
 
 
 async def test_sigkill_mid_batch_then_restart_logs_every_event_exactly_once(

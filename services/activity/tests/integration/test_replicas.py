@@ -34,6 +34,8 @@ from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
 from shoptrail.testing import free_port
 from shoptrail.testing.waiting import eventually
 
+from ..conftest import logged
+
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 ORIGIN = "http://admin.test"
@@ -213,14 +215,6 @@ async def counts_match_the_log(engine: AsyncEngine) -> None:
             )
         ).all()
     assert [tuple(r) for r in counted] == [tuple(r) for r in logged]
-
-
-async def logged(engine: AsyncEngine) -> tuple[int, int]:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM activity_log"))
-        ).one()
-    return int(row[0]), int(row[1])
 
 
 async def test_three_replicas_keep_live_changes_and_counts_exact_through_a_join_and_a_kill(
