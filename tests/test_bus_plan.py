@@ -67,10 +67,15 @@ class TestTheGrants:
 class TestKafkaAccess:
     def test_a_bare_bootstrap_is_an_unauthenticated_bus(self) -> None:
         assert kafka_client_options("h:9092") == {
-            "bootstrap_servers": "h:9092",
+            "bootstrap_servers": ["h:9092"],
             "security_protocol": "PLAINTEXT",
         }
         assert faststream_security("h:9092") is None
+
+    def test_a_cluster_bootstrap_reaches_the_clients_as_one_address_per_broker(self) -> None:
+        # FastStream took "a:1,b:2" for one host name; a list reaches every broker.
+        options = kafka_client_options(" a:9092, b:9094 ,c:9096")
+        assert options["bootstrap_servers"] == ["a:9092", "b:9094", "c:9096"]
 
     def test_a_user_signs_in_with_scram_over_sasl(self) -> None:
         access = KafkaAccess("h:9092", "ingest", SecretStr(PASSWORD))
