@@ -42,6 +42,7 @@ from pathlib import Path
 import asyncpg
 from bench_activity import (
     EVENTS,
+    identical_table,
     one_kb_event,
     publish,
     raw_copy_rate,
@@ -256,6 +257,19 @@ def benthos_files(
 Files = Callable[[Path, Path, str, str, str, str], list[str]]
 
 
+async def plain_log(dsn: str) -> None:
+    """The peers write `ON CONFLICT (event_id)` / upsert on the event id, which needs a unique
+    index on the table itself: the partitioned log keeps one row per event in a side table
+    (migration 0012) instead. They get a plain table shaped like the log with that index
+    (and its counting triggers), which if anything spares them work Shoptrail does."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER TABLE activity_log RENAME TO activity_log_partitioned")
+        await identical_table(conn, "activity_log", like="activity_log_partitioned")
+    finally:
+        await conn.close()
+
+
 async def peer_rate(
     name: str, files: Files, tools_dir: Path, bootstrap: str, db: str, topic: str, group: str
 ) -> float:
@@ -313,6 +327,7 @@ async def rounds(bootstrap: str, url: str, tools_dir: Path) -> list[dict[str, fl
         ):
             db = await fresh_database(url, f"bench_peers_{peer}")
             await migrate(db)
+            await plain_log(asyncpg_dsn(db))
             rates[peer] = await peer_rate(
                 peer, files, tools_dir, bootstrap, db, topic, f"{ns}-{peer}-{n}"
             )
