@@ -132,7 +132,9 @@ async def populate(dsn: str, rows: int, chunk: int = 500_000) -> float:
         for first in range(0, rows, chunk):
             await conn.execute(GENERATE, first, min(first + chunk, rows) - 1, FIRST, LAST, DOMAINS)
         for index in indexes:
-            await conn.execute(index["indexdef"])
+            # A partitioned log's index reads `ON ONLY activity_log` (the parent alone, left
+            # invalid): built on the whole log it covers every month again.
+            await conn.execute(index["indexdef"].replace(" ON ONLY ", " ON ", 1))
         await conn.execute(ORDERS)
         await conn.execute("VACUUM ANALYZE activity_log")
         await conn.execute("VACUUM ANALYZE orders")
