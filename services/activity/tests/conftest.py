@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -21,6 +24,8 @@ from shoptrail.activity.config import Settings
 from shoptrail.events import PRODUCERS, Event, EventData, topics
 from shoptrail.events.producer import Producer
 from shoptrail.events.publisher import EventPublisher
+from shoptrail.testing import free_port
+from shoptrail.testing.waiting import eventually as wait_for
 
 TOKEN = "test-service-token"
 
@@ -120,6 +125,53 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             headers={"Authorization": f"Bearer {TOKEN}"},
         ) as client:
             yield client
+
+
+LIVE_SECRET = "test-ws-secret"
+LIVE_ORIGIN = "http://admin.test"
+"""What `serve` replicas started by `replica_env` accept: the live token key, the page origin."""
+
+
+def replica_env(database_url: str, namespace: Namespace, **settings: str) -> dict[str, str]:
+    """Settings of a `shoptrail-activity serve` replica in the test's consumer group; each
+    replica started with them shares the group's partitions (`serve_replica`)."""
+    return {
+        "ACTIVITY_ENVIRONMENT": "test",
+        "ACTIVITY_DATABASE_URL": database_url,
+        "ACTIVITY_KAFKA_BOOTSTRAP": namespace.bootstrap,
+        "ACTIVITY_TOPIC_PATTERN": namespace.pattern,
+        "ACTIVITY_GROUP_ID": f"{namespace.name}-activity",
+        "ACTIVITY_METADATA_MAX_AGE_MS": "1000",
+        "ACTIVITY_BATCH_TIMEOUT_MS": "20",
+        "ACTIVITY_SERVICE_TOKEN": TOKEN,
+        "ACTIVITY_WS_TOKEN_SECRET": LIVE_SECRET,
+        "ACTIVITY_WS_ALLOWED_ORIGINS": LIVE_ORIGIN,
+        **settings,
+    }
+
+
+async def serve_replica(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """Start one `serve` process with `env` on a free port; (process, http base) once ready."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["shoptrail-activity", "serve"],
+        env=os.environ | env | {"ACTIVITY_PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    async def ready() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"activity serve exited with {proc.returncode} before it was ready")
+        with contextlib.suppress(httpx.HTTPError):
+            async with httpx.AsyncClient(timeout=1) as client:
+                return (await client.get(f"{base}/readyz")).status_code == 200
+        return False
+
+    # Generous: on a shared, loaded machine a process's imports alone took a minute.
+    await wait_for(ready, "activity serve ready", timeout=180, every=0.2)
+    return proc, base
 
 
 async def logged(engine: AsyncEngine) -> tuple[int, int]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,13 +25,12 @@ from shoptrail.activity.realtime.hub import Hub
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
-from shoptrail.testing import free_port
+
+from ..conftest import LIVE_ORIGIN, LIVE_SECRET, TOKEN, replica_env, serve_replica
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
-ORIGIN = "http://admin.test"
-SECRET = "test-ws-secret"
-TOKEN = "test-service-token"
+ORIGIN, SECRET = LIVE_ORIGIN, LIVE_SECRET
 
 
 @dataclass
@@ -42,51 +39,21 @@ class Replica:
     ws: str
 
 
-@contextlib.contextmanager
-def _replica(env: dict[str, str]) -> Iterator[Replica]:
-    port = free_port()
-    proc = subprocess.Popen(
-        ["shoptrail-activity", "serve"],
-        env=os.environ | env | {"ACTIVITY_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("replica did not become ready")
-        yield Replica(base, f"ws://127.0.0.1:{port}/ws")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 @pytest.fixture
-def replicas(
+async def replicas(
     engine: AsyncEngine, database_url: str, namespace: Any
-) -> Iterator[tuple[Replica, Replica]]:
+) -> AsyncIterator[tuple[Replica, Replica]]:
     """Two activity processes: one database, one consumer group, partitions split between them."""
-    env = {
-        "ACTIVITY_ENVIRONMENT": "test",
-        "ACTIVITY_DATABASE_URL": database_url,
-        "ACTIVITY_KAFKA_BOOTSTRAP": namespace.bootstrap,
-        "ACTIVITY_TOPIC_PATTERN": namespace.pattern,
-        "ACTIVITY_GROUP_ID": f"{namespace.name}-activity",
-        "ACTIVITY_METADATA_MAX_AGE_MS": "1000",
-        "ACTIVITY_BATCH_TIMEOUT_MS": "20",
-        "ACTIVITY_SERVICE_TOKEN": TOKEN,
-        "ACTIVITY_WS_TOKEN_SECRET": SECRET,
-        "ACTIVITY_WS_ALLOWED_ORIGINS": ORIGIN,
-        "ACTIVITY_WS_CATCH_UP_LIMIT": "5",
-    }
-    with _replica(env) as a, _replica(env) as b:
+    env = replica_env(database_url, namespace, ACTIVITY_WS_CATCH_UP_LIMIT="5")
+    started = [await serve_replica(env), await serve_replica(env)]
+    try:
+        a, b = (Replica(base, base.replace("http://", "ws://") + "/ws") for _, base in started)
         yield a, b
+    finally:
+        for proc, _ in started:
+            proc.terminate()
+        for proc, _ in started:
+            proc.wait(timeout=30)
 
 
 def live_token(ttl: float = 300) -> str:

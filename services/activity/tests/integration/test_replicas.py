@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -31,16 +30,13 @@ from websockets.exceptions import ConnectionClosed
 from shoptrail.activity.realtime.tokens import mint
 from shoptrail.events import Event, EventData, new_event
 from shoptrail.events.fulfilment import OrderShipped, OrderSubmissionFailed
-from shoptrail.testing import free_port
 from shoptrail.testing.waiting import eventually
 
-from ..conftest import logged
+from ..conftest import LIVE_ORIGIN, LIVE_SECRET, TOKEN, logged, replica_env, serve_replica
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
-ORIGIN = "http://admin.test"
-SECRET = "test-ws-secret"
-TOKEN = "test-service-token"
+ORIGIN, SECRET = LIVE_ORIGIN, LIVE_SECRET
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -65,42 +61,19 @@ class Replica:
 
 
 @pytest.fixture
-def start(engine: AsyncEngine, database_url: str, namespace: Any) -> Iterator[Any]:
+async def start(engine: AsyncEngine, database_url: str, namespace: Any) -> AsyncIterator[Any]:
     """Start `shoptrail-activity serve` replicas of one consumer group; all stopped at the end."""
-    env = os.environ | {
-        "ACTIVITY_ENVIRONMENT": "test",
-        "ACTIVITY_DATABASE_URL": database_url,
-        "ACTIVITY_KAFKA_BOOTSTRAP": namespace.bootstrap,
-        "ACTIVITY_TOPIC_PATTERN": namespace.pattern,
-        "ACTIVITY_GROUP_ID": f"{namespace.name}-activity",
-        "ACTIVITY_METADATA_MAX_AGE_MS": "1000",
-        "ACTIVITY_BATCH_TIMEOUT_MS": "20",
-        "ACTIVITY_BATCH_MAX_RECORDS": "10",  # several transactions per replica, interleaved
-        "ACTIVITY_SESSION_TIMEOUT_MS": "6000",  # a killed replica's partitions move soon
-        "ACTIVITY_SERVICE_TOKEN": TOKEN,
-        "ACTIVITY_WS_TOKEN_SECRET": SECRET,
-        "ACTIVITY_WS_ALLOWED_ORIGINS": ORIGIN,
-    }
+    env = replica_env(
+        database_url,
+        namespace,
+        ACTIVITY_BATCH_MAX_RECORDS="10",  # several transactions per replica, interleaved
+        ACTIVITY_SESSION_TIMEOUT_MS="6000",  # a killed replica's partitions move soon
+    )
     started: list[Replica] = []
 
     async def replica() -> Replica:
-        port = free_port()
-        proc = subprocess.Popen(
-            ["shoptrail-activity", "serve"],
-            env=env | {"ACTIVITY_PORT": str(port)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append(r := Replica(proc, f"http://127.0.0.1:{port}"))
-
-        async def ready() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
-                async with httpx.AsyncClient(timeout=1) as client:
-                    return (await client.get(f"{r.http}/readyz")).status_code == 200
-            return False
-
-        # Generous: on a shared, loaded machine a process's imports alone took a minute.
-        await eventually(ready, "replica ready", timeout=180, every=0.2)
+        proc, base = await serve_replica(env)
+        started.append(r := Replica(proc, base))
         return r
 
     yield replica
