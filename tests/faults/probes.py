@@ -45,6 +45,8 @@ POISON_ORDER = "ord_fault_poison"
 
 STACK = Path(__file__).resolve().parents[2] / "deploy" / "local" / "stack.py"
 PARTITIONS = 3
+SENDER_TIMEOUT_S = 15.0
+"""How long a probe sender waits for an answer before counting it as none (status 0)."""
 """dev.py creates every event topic with three partitions."""
 
 
@@ -138,7 +140,7 @@ class Sender:
     def __init__(self, shop: LaunchedShop) -> None:
         self.shop = shop
         self.secrets = dict(dev.DEV_SECRETS)
-        self.http = httpx.AsyncClient(timeout=15)
+        self.http = httpx.AsyncClient(timeout=SENDER_TIMEOUT_S)
         self.taken: dict[str, float] = {}
         """Order id → when ingest answered 2xx."""
         self.refused = Counter[int]()
